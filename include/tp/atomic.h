@@ -1,0 +1,29 @@
+/*
+ * atomic.h: crash-safe replacement of a file.  The data goes to a temporary
+ * file in the target's directory; commit fsyncs it, renames it over the
+ * target and fsyncs the directory, so a reader sees the old file or the new
+ * one, never a torn one, even after kill -9 or a power cut.
+ */
+#ifndef TP_ATOMIC_H
+#define TP_ATOMIC_H
+
+#include "tp/err.h"
+
+struct tp_atomic {
+	char *path; /* final name (owned) */
+	char *tmp;  /* temporary name, "<dir>/.<base>.tmp.<pid>.<n>" (owned) */
+	int fd;     /* open on tmp, or -1 */
+};
+
+/* Create the temporary file; 0 or -1 (printed). */
+int tp_atomic_open(struct tp_atomic *a, const char *path) TP_WUR;
+/* fsync, rename, fsync dir, release; 0 or -1 (printed, temp removed). */
+int tp_atomic_commit(struct tp_atomic *a) TP_WUR;
+/* Remove the temporary file and release; safe after a failed open. */
+void tp_atomic_abort(struct tp_atomic *a);
+/* fsync the directory that holds path; 0 or -1 (printed). */
+int tp_fsync_dir_of(const char *path) TP_WUR;
+/* Write all of buf to fd, retrying on EINTR; 0 or -1 with errno set. */
+int tp_write_all(int fd, const void *buf, size_t n) TP_WUR;
+
+#endif

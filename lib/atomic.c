@@ -1,0 +1,123 @@
+/*
+ * atomic.c: replace a file so that readers and crashes see either the old
+ * contents or the new, never a mix (temp file in the same directory, fsync,
+ * rename, fsync of the directory: rename alone is not durable).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tp/atomic.h"
+
+int
+tp_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+tp_fsync_dir_of(const char *path)
+{
+	char *copy = tp_xstrdup(path);
+	const char *dir = dirname(copy);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || fsync(fd) != 0) {
+		/* Some filesystems refuse fsync on directories; only fail on EIO. */
+		if (fd < 0 || errno == EIO) {
+			tp_syserrorf("%s: cannot sync directory", dir);
+			rc = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return rc;
+}
+
+int
+tp_atomic_open(struct tp_atomic *a, const char *path)
+{
+	char *copy = tp_xstrdup(path);
+	char *copy2 = tp_xstrdup(path);
+	const char *dir = dirname(copy), *base = basename(copy2);
+	size_t n = strlen(dir) + strlen(base) + 64;
+
+	a->path = tp_xstrdup(path);
+	a->tmp = tp_xmalloc(n);
+	a->fd = -1;
+	for (int i = 0; i < 100 && a->fd < 0; i++) {
+		snprintf(a->tmp, n, "%s/.%s.tmp.%ld.%d", dir, base, (long)getpid(), i);
+		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (a->fd < 0 && errno != EEXIST)
+			break;
+	}
+	free(copy);
+	free(copy2);
+	if (a->fd < 0) {
+		tp_syserrorf("%s: cannot create temporary file", a->tmp);
+		free(a->path);
+		free(a->tmp);
+		a->path = a->tmp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+tp_atomic_commit(struct tp_atomic *a)
+{
+	int rc = 0;
+
+	if (fsync(a->fd) != 0) {
+		tp_syserrorf("%s: cannot sync", a->tmp);
+		rc = -1;
+	}
+	if (close(a->fd) != 0 && rc == 0) {
+		tp_syserrorf("%s: cannot close", a->tmp);
+		rc = -1;
+	}
+	a->fd = -1;
+	if (rc == 0 && rename(a->tmp, a->path) != 0) {
+		tp_syserrorf("%s: cannot rename to %s", a->tmp, a->path);
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = tp_fsync_dir_of(a->path);
+	else
+		unlink(a->tmp);
+	free(a->path);
+	free(a->tmp);
+	a->path = a->tmp = NULL;
+	return rc;
+}
+
+void
+tp_atomic_abort(struct tp_atomic *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->path);
+	free(a->tmp);
+	a->path = a->tmp = NULL;
+	a->fd = -1;
+}
