@@ -11,4 +11,4 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
           -Wno-unused-parameter
 LDFLAGS =
-PKGS    = openblas msgpack libzstd libarchive
+PKGS    = openblas msgpack libzstd libarchive zlib
