@@ -1,0 +1,63 @@
+/*
+ * train.h: the training loop of tp-train (and of tp-overfit-batch).
+ *
+ * A run trains for a fixed number of steps (playbook: fixed step budgets,
+ * retrospective checkpoint selection), drawing shuffled batches epoch after
+ * epoch, evaluating every eval_every steps at step intervals, never time,
+ * and streaming records (doc/tp-records.5): config first, then train, eval,
+ * checkpoint and diverged records, and a summary last.  Every record is
+ * flushed when written, so `tail -f` and pipes see the run live.
+ */
+#ifndef TP_TRAIN_H
+#define TP_TRAIN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tp/err.h"
+#include "tp/hparams.h"
+
+struct tp_val;
+
+struct tp_train_opts {
+	struct tp_hparams hp;
+	const char *const *train_paths; /* shards of the training set */
+	size_t ntrain;
+	const char *valid_path;   /* NULL: no validation set */
+	const char *run_dir;      /* NULL: none; else config.tpr, metrics.tpr */
+	const char *metrics_path; /* NULL: stdout without run_dir, none with */
+	int threads;              /* OpenBLAS threads, <= 0: its default */
+	int progress;             /* progress line on stderr */
+	int timing;               /* wall-clock fields in records (not byte-stable) */
+	double input_bound;       /* warn when waiting for data exceeds this fraction */
+	const char *study;        /* from the trial record, or NULL */
+	int64_t trial;            /* -1 when not from a trial */
+	const struct tp_val *scientific; /* the trial's scientific values, or NULL */
+	const char *command;      /* the command line, for reproduction */
+	volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
+};
+
+/* Defaults: hyperparameter defaults, timing on, input_bound 0.25, trial -1. */
+void tp_train_opts_init(struct tp_train_opts *o);
+
+/*
+ * Train as o says.  Returns an exit code of tp/err.h: TP_EXIT_OK,
+ * TP_EXIT_USAGE (inconsistent configuration, found before any work),
+ * TP_EXIT_RUNTIME (I/O or data), TP_EXIT_DIVERGED (a "diverged" record was
+ * written), TP_EXIT_CKPT, TP_EXIT_INTERRUPTED.
+ */
+int tp_train(const struct tp_train_opts *o) TP_WUR;
+
+/*
+ * Read the trial record number `index` (0-based position among the "trial"
+ * records of path, "-" for stdin) into o: its params (refusing unknown
+ * names), seed, study, trial number and scientific values.  The record
+ * stays owned by *keep (free with tp_train_trial_free).  0 or -1 (printed).
+ */
+struct tp_train_trial;
+int tp_train_read_trial(struct tp_train_opts *o, const char *path,
+                        int64_t index, struct tp_train_trial **keep) TP_WUR;
+void tp_train_trial_free(struct tp_train_trial *t);
+
+#endif
