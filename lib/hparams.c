@@ -43,7 +43,7 @@ static const struct hp_row rows[] = {
 	I("rezero", rezero, 0, 1, 0, "residual branches initialized to zero"),
 	R("dropout", dropout, 0, 0.99, 0, "dropout probability after hidden layers"),
 	C("init", init, "he glorot lecun", "he", "weight initialization"),
-	I("ghost_batch", ghost_batch, 2, 1 << 24, 64, "BatchNorm virtual batch size"),
+	I("ghost_batch", ghost_batch, 3, 1 << 24, 64, "BatchNorm virtual batch size"),
 	R("label_smoothing", label_smoothing, 0, 0.99, 0, "cross-entropy label smoothing"),
 	C("optimizer", optimizer, "sgd momentum nesterov adam adamw", "adam", "optimizer"),
 	R("lr", lr, 0, 1e6, 1e-3, "base learning rate"),
