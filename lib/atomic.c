@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tp/atomic.h"
@@ -29,6 +30,29 @@ tp_write_all(int fd, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int
+tp_mkdir_p(const char *path)
+{
+	char *p = tp_xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+			tp_syserrorf("%s: cannot create directory", p);
+			rc = -1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return rc;
 }
 
 int
@@ -53,6 +77,14 @@ tp_fsync_dir_of(const char *path)
 }
 
 int
+tp_is_special(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+int
 tp_atomic_open(struct tp_atomic *a, const char *path)
 {
 	char *copy = tp_xstrdup(path);
@@ -60,6 +92,14 @@ tp_atomic_open(struct tp_atomic *a, const char *path)
 	const char *dir = dirname(copy), *base = basename(copy2);
 	size_t n = strlen(dir) + strlen(base) + 64;
 
+	if (tp_is_special(path)) {
+		tp_errorf("%s: not a regular file; it cannot be replaced atomically", path);
+		free(copy);
+		free(copy2);
+		a->path = a->tmp = NULL;
+		a->fd = -1;
+		return -1;
+	}
 	a->path = tp_xstrdup(path);
 	a->tmp = tp_xmalloc(n);
 	a->fd = -1;

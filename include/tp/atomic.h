@@ -15,7 +15,12 @@ struct tp_atomic {
 	int fd;     /* open on tmp, or -1 */
 };
 
-/* Create the temporary file; 0 or -1 (printed). */
+/* 1 when path exists and is not a regular file (/dev/null, a FIFO, a
+ * terminal): such a target is written in place, never replaced. */
+int tp_is_special(const char *path);
+/* Create the temporary file; 0 or -1 (printed).  A special target (see
+ * tp_is_special) is refused: renaming over /dev/null would replace the
+ * device with a file. */
 int tp_atomic_open(struct tp_atomic *a, const char *path) TP_WUR;
 /* fsync, rename, fsync dir, release; 0 or -1 (printed, temp removed). */
 int tp_atomic_commit(struct tp_atomic *a) TP_WUR;
@@ -23,6 +28,9 @@ int tp_atomic_commit(struct tp_atomic *a) TP_WUR;
 void tp_atomic_abort(struct tp_atomic *a);
 /* fsync the directory that holds path; 0 or -1 (printed). */
 int tp_fsync_dir_of(const char *path) TP_WUR;
+/* mkdir -p: create path and its missing parents (mode 0777 & ~umask).
+ * 0 or -1 (printed). */
+int tp_mkdir_p(const char *path) TP_WUR;
 /* Write all of buf to fd, retrying on EINTR; 0 or -1 with errno set. */
 int tp_write_all(int fd, const void *buf, size_t n) TP_WUR;
 
