@@ -20,15 +20,19 @@ enum {
 	OPT_THREADS,
 	OPT_NO_TIMING,
 	OPT_INPUT_BOUND,
+	OPT_INIT_FROM,
+	OPT_RESUME,
 	OPT_HP = 1000, /* + row of the hyperparameter table */
 };
 
 static const struct option fixed_opts[] = {
 	{"help", no_argument, NULL, 'h'},
+	{"init-from", required_argument, NULL, OPT_INIT_FROM},
 	{"input-bound", required_argument, NULL, OPT_INPUT_BOUND},
 	{"metrics", required_argument, NULL, 'o'},
 	{"no-timing", no_argument, NULL, OPT_NO_TIMING},
 	{"quiet", no_argument, NULL, 'q'},
+	{"resume", no_argument, NULL, OPT_RESUME},
 	{"run-dir", required_argument, NULL, 'd'},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"trial", required_argument, NULL, OPT_TRIAL},
@@ -52,12 +56,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: tp-train [options] [--HYPERPARAMETER VALUE ...] TRAIN...\n"
+	        "       tp-train --resume -d DIR [-q] [-o FILE] [--threads N] [--no-timing]\n"
 	        "Train for a fixed number of steps; stream records (tp-records(5)).\n"
 	        "  -d, --run-dir DIR       write DIR/config.tpr and DIR/metrics.tpr\n"
 	        "      --valid FILE        validation set, evaluated every eval_every steps\n"
 	        "  -o, --metrics FILE      metrics stream (default: stdout without --run-dir)\n"
 	        "      --trial FILE        take hyperparameters from a trial record (- stdin)\n"
 	        "      --trial-index N     the N-th trial record of FILE, from 0 (default 0)\n"
+	        "      --init-from CKPT    warm start from a checkpoint's parameters\n"
+	        "      --resume            continue the run in -d DIR from its latest checkpoint\n"
 	        "      --threads N         OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores)\n"
 	        "      --no-timing         leave wall-clock fields out (byte-stable stream)\n"
 	        "      --input-bound F     warn when waiting for data exceeds F of the time (0.25)\n"
@@ -75,6 +82,17 @@ usage(FILE *f)
 		tp_hp_default_text(i, def, sizeof def);
 		fprintf(f, "      --%-18s %s [%s]\n", opt, tp_hp_help(i), def);
 	}
+}
+
+/* One line for a bad option: getopt's own message plus a usage line would
+ * be two. */
+static void
+bad_option(const char *arg, int c)
+{
+	if (c == ':')
+		tp_errorf("option '%s' needs a value (see tp-train --help)", arg);
+	else
+		tp_errorf("unknown option '%s' (see tp-train --help)", arg);
 }
 
 /* The command line, shell-quoted where needed, for the config record. */
@@ -137,7 +155,8 @@ main(int argc, char **argv)
 		    (struct option){tp_hp_name(i), required_argument, NULL, OPT_HP + i};
 	}
 	int nsets = 0;
-	while ((c = getopt_long(argc, argv, "d:ho:qV", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:ho:qV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.run_dir = optarg;
@@ -169,6 +188,12 @@ main(int argc, char **argv)
 				return TP_EXIT_USAGE;
 			o.threads = (int)v;
 			break;
+		case OPT_INIT_FROM:
+			o.init_from = optarg;
+			break;
+		case OPT_RESUME:
+			o.resume = 1;
+			break;
 		case OPT_NO_TIMING:
 			o.timing = 0;
 			break;
@@ -182,13 +207,23 @@ main(int argc, char **argv)
 				sets[nsets++].value = optarg;
 				break;
 			}
-			fprintf(stderr, "usage: tp-train [options] TRAIN... (tp-train --help)\n");
+			bad_option(argv[optind - 1], c);
 			return TP_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		tp_errorf("no training set given");
-		fprintf(stderr, "usage: tp-train [options] TRAIN... (tp-train --help)\n");
+	if (o.resume) {
+		/* The run's own configuration and data: nothing may change them. */
+		if (optind < argc || nsets || trial_path || o.init_from || o.valid_path) {
+			tp_errorf("--resume takes the run's configuration and data from -d DIR; "
+			          "give no hyperparameters, trial or data");
+			return TP_EXIT_USAGE;
+		}
+		if (!o.run_dir) {
+			tp_errorf("--resume needs a run directory (-d DIR)");
+			return TP_EXIT_USAGE;
+		}
+	} else if (optind >= argc) {
+		tp_errorf("no training set given (usage: tp-train [options] TRAIN...)");
 		return TP_EXIT_USAGE;
 	}
 	o.train_paths = (const char *const *)argv + optind;

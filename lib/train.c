@@ -1,6 +1,7 @@
 /*
  * train.c: the training loop.  It wires the dataset loader, the model, the
- * optimizer and the schedule together, and turns what happens into records.
+ * optimizer and the schedule together, turns what happens into records, and
+ * saves and restores the whole training state as checkpoints.
  *
  * Seeds: hp.seed drives initialization and dropout through derived streams;
  * the data order has its own seed (hp.data_seed, derived from hp.seed when
@@ -9,8 +10,16 @@
  *
  * Wall-clock fields (examples_per_s, input_wait, time) are the only parts of
  * the stream that differ between identical runs; with timing off the stream
- * is byte-identical across runs of the same configuration and thread count.
+ * is byte-identical across runs of the same configuration and thread count,
+ * and across an interruption and resume.
+ *
+ * Exact resume: a checkpoint holds parameters, batch-norm statistics, the
+ * optimizer state and update count, the dropout generator, the loader's
+ * position, the open train-record window and the length of metrics.tpr at
+ * that step.  Resuming truncates metrics.tpr to that length and continues,
+ * so the stream holds every record once.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,10 +27,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "tp/artifact.h"
 #include "tp/atomic.h"
+#include "tp/ckpt.h"
 #include "tp/dataset.h"
 #include "tp/evaluate.h"
+#include "tp/hpconfig.h"
 #include "tp/linalg.h"
 #include "tp/model.h"
 #include "tp/optim.h"
@@ -34,19 +47,40 @@
 /* Streams derived from hp.seed. */
 enum { SEED_INIT = 1, SEED_DROPOUT = 2, SEED_DATA = 3, SEED_SUBSET = 4 };
 
-enum phase { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_UPDATE, PH_EVAL, PH_NPHASES };
-static const char *const phase_names[PH_NPHASES] = {
-	"data", "forward", "backward", "update", "eval",
+enum phase { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_UPDATE, PH_EVAL, PH_CKPT, PH_N };
+static const char *const phase_names[PH_N] = {
+	"data", "forward", "backward", "update", "eval", "checkpoint",
 };
 
-struct sink {
-	struct tp_wr *w[2];
-	int n;
+/* A record copied out of its reader, kept alive with its own reader. */
+struct kept {
+	void *raw;
+	struct tp_rd *rd;
+	const struct tp_val *rec;
+};
+
+struct saved_ckpt {
+	int64_t step;
+	char *path;
+	int has_metric;
+	double metric;
 };
 
 struct trainer {
 	const struct tp_train_opts *o;
-	const struct tp_hparams *hp;
+	struct tp_hparams hp;
+	const char *const *train_paths;
+	size_t ntrain;
+	const char *valid_path;
+	const char *study;
+	int64_t trial;
+	const struct tp_val *scientific;
+	const char *command;
+	const char *init_from;
+	struct kept cfg;       /* the run's config.tpr, on resume */
+	char **cfg_train;      /* train paths from it */
+	char *cfg_strs[4];     /* valid, study, init_from, command from it */
+
 	struct tp_dataset train, valid, subset;
 	int have_valid, have_subset;
 	struct tp_model *model;
@@ -56,14 +90,28 @@ struct trainer {
 	struct tp_rng drop_rng;
 	uint64_t data_seed;
 	size_t eval_batch;
-	struct sink out;
-	struct tp_rb rb;
-	/* timing */
-	double t_start, phase[PH_NPHASES];
-	double win_start, win_wait;
+	struct tp_rb rb, mrb;
+
+	/* outputs */
+	struct tp_wr *w[2];
+	int nw;
+	struct tp_wr *runw;     /* the run directory's metrics.tpr, or NULL */
+	uint64_t run_bytes;     /* bytes in metrics.tpr */
+
+	/* position */
+	int64_t step, examples;
 	int64_t win_examples, win_steps;
 	double win_loss;
-	double last_progress;
+
+	/* checkpoints */
+	struct saved_ckpt *ck;
+	size_t nck;
+	double valid_metrics[3];
+	int have_valid_metrics;
+	int64_t valid_metrics_step; /* the step they were measured at */
+
+	/* timing */
+	double t_start, phase[PH_N], win_start, win_wait, last_progress;
 	char last_eval[64];
 };
 
@@ -86,12 +134,57 @@ tp_train_opts_init(struct tp_train_opts *o)
 	o->trial = -1;
 }
 
-/* ---- the trial record ---- */
+/* ---- records kept from files ---- */
+
+static void
+kept_release(struct kept *k)
+{
+	tp_rd_close(k->rd);
+	free(k->raw);
+	memset(k, 0, sizeof *k);
+}
+
+/* The index-th record of `type` in path, copied so it outlives the file. */
+static int
+kept_load(struct kept *k, const char *path, const char *type, int64_t index)
+{
+	struct tp_rd *rd = tp_rd_open(path);
+	const struct tp_val *rec;
+	int64_t seen = 0;
+	char origin[512];
+	const void *raw;
+	size_t len;
+	int got;
+
+	memset(k, 0, sizeof *k);
+	if (!rd)
+		return -1;
+	while ((got = tp_rd_next(rd, &rec)) == 1)
+		if (tp_val_streq(tp_val_get(rec, "type"), type) && seen++ == index)
+			break;
+	if (got != 1) {
+		if (got == 0)
+			tp_errorf("%s: no %s record number %lld (found %lld)",
+			          tp_rd_name(rd), type, (long long)index, (long long)seen);
+		tp_rd_close(rd);
+		return -1;
+	}
+	raw = tp_rd_raw(rd, &len);
+	k->raw = tp_xmalloc(len);
+	memcpy(k->raw, raw, len);
+	snprintf(origin, sizeof origin, "%s: %s record %lld", tp_rd_name(rd), type,
+	         (long long)index);
+	tp_rd_close(rd);
+	k->rd = tp_rd_mem(k->raw, len, origin);
+	if (!k->rd || tp_rd_next(k->rd, &k->rec) != 1) {
+		kept_release(k);
+		return -1;
+	}
+	return 0;
+}
 
 struct tp_train_trial {
-	void *raw;
-	struct tp_rd *rd;
-	const struct tp_val *rec;
+	struct kept k;
 	char *study;
 };
 
@@ -100,8 +193,7 @@ tp_train_trial_free(struct tp_train_trial *t)
 {
 	if (!t)
 		return;
-	tp_rd_close(t->rd);
-	free(t->raw);
+	kept_release(&t->k);
 	free(t->study);
 	free(t);
 }
@@ -110,57 +202,28 @@ int
 tp_train_read_trial(struct tp_train_opts *o, const char *path, int64_t index,
                     struct tp_train_trial **keep)
 {
-	struct tp_rd *rd = tp_rd_open(path);
-	const struct tp_val *rec;
-	struct tp_train_trial *t;
-	int64_t seen = 0, v;
-	char origin[512];
-	size_t len;
-	int got;
+	struct tp_train_trial *t = tp_xcalloc(1, sizeof *t);
+	const struct tp_val *rec, *params;
+	const char *origin;
+	int64_t v;
 
-	if (!rd)
-		return -1;
-	while ((got = tp_rd_next(rd, &rec)) == 1) {
-		if (tp_val_streq(tp_val_get(rec, "type"), "trial") && seen++ == index)
-			break;
-	}
-	if (got != 1) {
-		if (got == 0)
-			tp_errorf("%s: no trial record number %lld (found %lld)",
-			          tp_rd_name(rd), (long long)index, (long long)seen);
-		tp_rd_close(rd);
+	if (kept_load(&t->k, path, "trial", index) != 0) {
+		free(t);
 		return -1;
 	}
-	/* Keep a private copy: the reader's record dies with the reader. */
-	t = tp_xcalloc(1, sizeof *t);
-	{
-		const void *raw = tp_rd_raw(rd, &len);
-		t->raw = tp_xmalloc(len);
-		memcpy(t->raw, raw, len);
-	}
-	snprintf(origin, sizeof origin, "%s: trial record %lld", tp_rd_name(rd),
-	         (long long)index);
-	tp_rd_close(rd);
-	t->rd = tp_rd_mem(t->raw, len, origin);
-	if (!t->rd || tp_rd_next(t->rd, &t->rec) != 1) {
-		tp_train_trial_free(t);
-		return -1;
-	}
-	rec = t->rec;
-	if (!tp_val_get(rec, "params")) {
+	rec = t->k.rec;
+	origin = tp_rd_name(t->k.rd);
+	params = tp_val_get(rec, "params");
+	if (!params) {
 		tp_errorf("%s: missing key \"params\"", origin);
-		tp_train_trial_free(t);
-		return -1;
+		goto fail;
 	}
-	if (tp_hp_set_map(&o->hp, tp_val_get(rec, "params"), origin) != 0) {
-		tp_train_trial_free(t);
-		return -1;
-	}
+	if (tp_hp_set_map(&o->hp, params, origin) != 0)
+		goto fail;
 	if (tp_val_get(rec, "seed")) {
 		if (tp_val_i64(tp_val_get(rec, "seed"), &v) != 0 || v < 0) {
 			tp_errorf("%s: \"seed\" must be a non-negative integer", origin);
-			tp_train_trial_free(t);
-			return -1;
+			goto fail;
 		}
 		o->hp.seed = v;
 	}
@@ -171,121 +234,146 @@ tp_train_read_trial(struct tp_train_opts *o, const char *path, int64_t index,
 	o->scientific = tp_val_get(rec, "scientific");
 	*keep = t;
 	return 0;
+fail:
+	tp_train_trial_free(t);
+	return -1;
 }
 
 /* ---- output ---- */
 
 static int
-sink_put(struct trainer *tr)
+emit(struct trainer *tr)
 {
 	size_t len;
 	const void *p = tp_rb_finish(&tr->rb, &len);
 
-	for (int i = 0; i < tr->out.n; i++)
-		if (tp_wr_put(tr->out.w[i], p, len) != 0)
+	for (int i = 0; i < tr->nw; i++)
+		if (tp_wr_put(tr->w[i], p, len) != 0)
 			return -1;
+	if (tr->runw)
+		tr->run_bytes += len;
 	return 0;
 }
 
 static void
-put_ids(struct trainer *tr)
+put_ids(struct trainer *tr, struct tp_rb *b)
 {
-	if (tr->o->study)
-		tp_rb_str(&tr->rb, "study", tr->o->study);
-	if (tr->o->trial >= 0)
-		tp_rb_i64(&tr->rb, "trial", tr->o->trial);
+	if (tr->study)
+		tp_rb_str(b, "study", tr->study);
+	if (tr->trial >= 0)
+		tp_rb_i64(b, "trial", tr->trial);
 }
 
 static void
 put_times(struct trainer *tr)
 {
 	tp_rb_map_begin(&tr->rb, "time");
-	for (int i = 0; i < PH_NPHASES; i++)
+	for (int i = 0; i < PH_N; i++)
 		tp_rb_f64(&tr->rb, phase_names[i], tr->phase[i]);
 	tp_rb_map_end(&tr->rb);
 }
 
+/* The keys of the config record (after "type"), into b. */
 static void
-build_config(struct trainer *tr)
+config_keys(struct trainer *tr, struct tp_rb *b)
 {
-	const struct tp_train_opts *o = tr->o;
+	size_t n;
 
-	tp_rb_begin(&tr->rb, "config");
-	tp_rb_str(&tr->rb, "version", TP_VERSION);
-	put_ids(tr);
-	if (o->scientific)
-		tp_rb_val(&tr->rb, "scientific", o->scientific);
-	tp_hp_write(tr->hp, &tr->rb, "params");
-	tp_rb_i64(&tr->rb, "seed", tr->hp->seed);
-	tp_rb_u64(&tr->rb, "data_seed", tr->data_seed);
-	tp_rb_arr_begin(&tr->rb, "train");
-	for (size_t i = 0; i < o->ntrain; i++)
-		tp_rb_str(&tr->rb, NULL, o->train_paths[i]);
-	tp_rb_arr_end(&tr->rb);
-	if (o->valid_path)
-		tp_rb_str(&tr->rb, "valid", o->valid_path);
-	if (o->run_dir)
-		tp_rb_str(&tr->rb, "run_dir", o->run_dir);
-	tp_rb_i64(&tr->rb, "train_examples", (int64_t)tr->train.n);
-	tp_rb_i64(&tr->rb, "features", (int64_t)tr->train.d);
-	tp_rb_i64(&tr->rb, "classes", tr->train.h.classes);
-	{
-		size_t n;
-		tp_model_params(tr->model, &n);
-		tp_rb_u64(&tr->rb, "parameters", n);
-	}
-	tp_rb_i64(&tr->rb, "threads", tp_blas_threads());
-	if (o->command)
-		tp_rb_str(&tr->rb, "command", o->command);
+	tp_rb_str(b, "version", TP_VERSION);
+	put_ids(tr, b);
+	if (tr->scientific)
+		tp_rb_val(b, "scientific", tr->scientific);
+	tp_hp_write(&tr->hp, b, "params");
+	tp_rb_i64(b, "seed", tr->hp.seed);
+	tp_rb_u64(b, "data_seed", tr->data_seed);
+	tp_rb_arr_begin(b, "train");
+	for (size_t i = 0; i < tr->ntrain; i++)
+		tp_rb_str(b, NULL, tr->train_paths[i]);
+	tp_rb_arr_end(b);
+	if (tr->valid_path)
+		tp_rb_str(b, "valid", tr->valid_path);
+	if (tr->o->run_dir)
+		tp_rb_str(b, "run_dir", tr->o->run_dir);
+	if (tr->init_from)
+		tp_rb_str(b, "init_from", tr->init_from);
+	tp_rb_i64(b, "train_examples", (int64_t)tr->train.n);
+	tp_rb_i64(b, "features", (int64_t)tr->train.d);
+	tp_rb_i64(b, "classes", tr->train.h.classes);
+	tp_model_params(tr->model, &n);
+	tp_rb_u64(b, "parameters", n);
+	tp_rb_i64(b, "threads", tp_blas_threads());
+	if (tr->command)
+		tp_rb_str(b, "command", tr->command);
 }
 
-/* The resolved configuration, alone in RUN_DIR/config.tpr (atomic). */
+static char *
+run_path(const struct trainer *tr, const char *name)
+{
+	size_t n = strlen(tr->o->run_dir) + strlen(name) + 2;
+	char *p = tp_xmalloc(n);
+
+	snprintf(p, n, "%s/%s", tr->o->run_dir, name);
+	return p;
+}
+
+/* RUN_DIR/config.tpr: the resolved configuration alone, atomically. */
 static int
 write_config_file(struct trainer *tr)
 {
-	char path[4096];
-	struct tp_wr *w;
-	size_t len;
-	const void *p;
+	char *path = run_path(tr, "config.tpr");
+	struct tp_wr *w = tp_wr_open(path, TP_ZOUT_PLAIN | TP_ZOUT_ATOMIC);
+	int rc = -1;
 
-	snprintf(path, sizeof path, "%s/config.tpr", tr->o->run_dir);
-	w = tp_wr_open(path, TP_ZOUT_PLAIN | TP_ZOUT_ATOMIC);
+	free(path);
 	if (!w)
 		return -1;
-	build_config(tr);
-	p = tp_rb_finish(&tr->rb, &len);
-	if (tp_wr_put(w, p, len) != 0) {
+	tp_rb_begin(&tr->rb, "config");
+	config_keys(tr, &tr->rb);
+	if (tp_wr_rb(w, &tr->rb) != 0)
 		tp_wr_abort(w);
-		return -1;
-	}
-	return tp_wr_close(w);
+	else
+		rc = tp_wr_close(w);
+	return rc;
 }
 
 static int
 open_outputs(struct trainer *tr)
 {
 	const struct tp_train_opts *o = tr->o;
-	char path[4096];
 
 	if (o->run_dir) {
-		if (mkdir(o->run_dir, 0777) != 0 && errno != EEXIST) {
-			tp_syserrorf("%s: cannot create run directory", o->run_dir);
-			return -1;
+		char *path = run_path(tr, "metrics.tpr");
+		int flags = TP_ZOUT_PLAIN | TP_WR_FLUSH;
+		if (o->resume) {
+			/* Drop what was written after the checkpoint: it will be
+			 * written again, identically. */
+			struct stat st;
+			if (stat(path, &st) == 0 && (uint64_t)st.st_size < tr->run_bytes) {
+				tp_errorf("%s: %lld bytes, shorter than the %llu its checkpoint recorded",
+				          path, (long long)st.st_size,
+				          (unsigned long long)tr->run_bytes);
+				free(path);
+				return -1;
+			}
+			if (truncate(path, (off_t)tr->run_bytes) != 0 && errno != ENOENT) {
+				tp_syserrorf("%s: cannot truncate", path);
+				free(path);
+				return -1;
+			}
+			flags |= TP_ZOUT_APPEND;
 		}
-		if (write_config_file(tr) != 0)
+		tr->runw = tp_wr_open(path, flags);
+		free(path);
+		if (!tr->runw)
 			return -1;
-		snprintf(path, sizeof path, "%s/metrics.tpr", o->run_dir);
-		tr->out.w[tr->out.n] = tp_wr_open(path, TP_ZOUT_PLAIN | TP_WR_FLUSH);
-		if (!tr->out.w[tr->out.n])
-			return -1;
-		tr->out.n++;
+		tr->w[tr->nw++] = tr->runw;
 	}
 	if (o->metrics_path || !o->run_dir) {
 		const char *p = o->metrics_path ? o->metrics_path : "-";
-		tr->out.w[tr->out.n] = tp_wr_open(p, TP_ZOUT_AUTO | TP_WR_FLUSH);
-		if (!tr->out.w[tr->out.n])
+		tr->w[tr->nw] = tp_wr_open(p, TP_ZOUT_AUTO | TP_WR_FLUSH);
+		if (!tr->w[tr->nw])
 			return -1;
-		tr->out.n++;
+		tr->nw++;
 	}
 	return 0;
 }
@@ -295,79 +383,97 @@ close_outputs(struct trainer *tr)
 {
 	int rc = 0;
 
-	for (int i = 0; i < tr->out.n; i++)
-		if (tp_wr_close(tr->out.w[i]) != 0)
+	for (int i = 0; i < tr->nw; i++)
+		if (tp_wr_close(tr->w[i]) != 0)
 			rc = -1;
-	tr->out.n = 0;
+	tr->nw = 0;
+	tr->runw = NULL;
 	return rc;
 }
 
+/* ---- configuration ---- */
+
+static int
+keep_mode_max(const struct tp_hparams *hp)
+{
+	if (strcmp(hp->keep_mode, "auto") == 0)
+		return strcmp(hp->keep_metric, "accuracy") == 0;
+	return strcmp(hp->keep_mode, "max") == 0;
+}
+
+/* Everything about checkpoints that can be refused before any work. */
+static int
+check_run_options(const struct trainer *tr)
+{
+	const struct tp_hparams *hp = &tr->hp;
+
+	if ((hp->checkpoints || hp->checkpoint_every) && !tr->o->run_dir) {
+		tp_errorf("checkpoints need a run directory (-d DIR)");
+		return -1;
+	}
+	if (tr->o->resume && !tr->o->run_dir) {
+		tp_errorf("--resume needs a run directory (-d DIR)");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- resume: the run's own configuration ---- */
+
+static int
+load_run_config(struct trainer *tr)
+{
+	char *path = run_path(tr, "config.tpr");
+	const struct tp_val *c, *train;
+	const char *origin;
+	int64_t v;
+	int rc = kept_load(&tr->cfg, path, "config", 0);
+
+	free(path);
+	if (rc != 0)
+		return -1;
+	c = tr->cfg.rec;
+	origin = tp_rd_name(tr->cfg.rd);
+	tp_hp_defaults(&tr->hp);
+	if (!tp_val_get(c, "params") ||
+	    tp_hp_set_map(&tr->hp, tp_val_get(c, "params"), origin) != 0) {
+		if (!tp_val_get(c, "params"))
+			tp_errorf("%s: missing key \"params\"", origin);
+		return -1;
+	}
+	train = tp_val_get(c, "train");
+	if (tp_val_type(train) != TP_V_ARRAY || tp_val_len(train) == 0) {
+		tp_errorf("%s: \"train\" must be a non-empty array of paths", origin);
+		return -1;
+	}
+	tr->ntrain = tp_val_len(train);
+	tr->cfg_train = tp_xcalloc(tr->ntrain, sizeof *tr->cfg_train);
+	for (size_t i = 0; i < tr->ntrain; i++) {
+		tr->cfg_train[i] = tp_val_strdup(tp_val_at(train, i));
+		if (!tr->cfg_train[i]) {
+			tp_errorf("%s: \"train\" must hold strings", origin);
+			return -1;
+		}
+	}
+	tr->train_paths = (const char *const *)tr->cfg_train;
+	tr->valid_path = tr->cfg_strs[0] = tp_val_strdup(tp_val_get(c, "valid"));
+	tr->study = tr->cfg_strs[1] = tp_val_strdup(tp_val_get(c, "study"));
+	tr->init_from = tr->cfg_strs[2] = tp_val_strdup(tp_val_get(c, "init_from"));
+	/* The run's own command, not the --resume one: the stream describes
+	 * how the run was made. */
+	tr->command = tr->cfg_strs[3] = tp_val_strdup(tp_val_get(c, "command"));
+	tr->trial = tp_val_i64(tp_val_get(c, "trial"), &v) == 0 ? v : -1;
+	tr->scientific = tp_val_get(c, "scientific");
+	return 0;
+}
+
 /* ---- set-up ---- */
-
-static int
-model_config(const struct tp_hparams *hp, const struct tp_dataset *ds,
-             struct tp_model_config *c)
-{
-	tp_model_config_default(c);
-	c->inputs = (int)ds->d;
-	c->outputs = ds->h.classes > 0 ? (int)ds->h.classes : 1;
-	c->loss = ds->h.classes > 0 ? TP_LOSS_XENT : TP_LOSS_MSE;
-	c->depth = (int)hp->depth;
-	c->width = (int)hp->width;
-	c->residual = (int)hp->residual;
-	c->rezero = (int)hp->rezero;
-	c->dropout = (float)hp->dropout;
-	c->ghost_batch = (int)hp->ghost_batch;
-	c->label_smoothing = (float)hp->label_smoothing;
-	if (tp_model_act_parse(hp->activation, "activation", &c->act) != 0 ||
-	    tp_model_norm_parse(hp->norm, "norm", &c->norm) != 0 ||
-	    tp_model_init_parse(hp->init, "init", &c->init, &c->init_uniform) != 0)
-		return -1;
-	if (c->loss == TP_LOSS_MSE && hp->label_smoothing > 0) {
-		tp_errorf("label_smoothing needs a classification dataset");
-		return -1;
-	}
-	return tp_model_config_check(c);
-}
-
-static int
-optimizer_config(const struct tp_hparams *hp, struct tp_optim_config *c)
-{
-	enum tp_optim_kind k;
-
-	if (tp_optim_kind_parse(hp->optimizer, "optimizer", &k) != 0)
-		return -1;
-	tp_optim_config_default(c, k);
-	c->momentum = hp->momentum;
-	c->beta1 = hp->beta1;
-	c->beta2 = hp->beta2;
-	c->epsilon = hp->epsilon;
-	c->weight_decay = hp->weight_decay;
-	return tp_optim_config_check(c);
-}
-
-static int
-schedule_config(const struct tp_hparams *hp, struct tp_schedule *s)
-{
-	enum tp_sched_kind k;
-
-	if (tp_sched_kind_parse(hp->schedule, "schedule", &k) != 0)
-		return -1;
-	tp_schedule_init(s, k, hp->lr, (uint64_t)hp->steps);
-	s->warmup_steps = (uint64_t)hp->warmup_steps;
-	s->final_fraction = hp->final_fraction;
-	if (hp->lr <= 0) {
-		tp_errorf("lr must be positive");
-		return -1;
-	}
-	return tp_schedule_check(s);
-}
 
 /* A fixed, seeded subset of the training set for train-split evaluation. */
 static void
 make_subset(struct trainer *tr)
 {
-	size_t n = tr->train.n, k = (size_t)tr->hp->train_eval_size;
+	size_t n = tr->train.n, k = (size_t)tr->hp.train_eval_size, d = tr->train.d;
 	uint32_t *idx = tp_xmallocarray(n, sizeof *idx);
 	struct tp_rng r;
 
@@ -375,13 +481,12 @@ make_subset(struct trainer *tr)
 		k = n;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = (uint32_t)i;
-	tp_rng_seed(&r, tp_seed_derive((uint64_t)tr->hp->seed, SEED_SUBSET));
+	tp_rng_seed(&r, tp_seed_derive((uint64_t)tr->hp.seed, SEED_SUBSET));
 	tp_rng_shuffle_u32(&r, idx, n);
 	tp_dataset_alloc(&tr->subset, &tr->train.h, k);
 	for (size_t i = 0; i < k; i++) {
 		size_t j = idx[i];
-		memcpy(tr->subset.x + i * tr->train.d, tr->train.x + j * tr->train.d,
-		       sizeof(float) * tr->train.d);
+		memcpy(tr->subset.x + i * d, tr->train.x + j * d, sizeof(float) * d);
 		if (tr->train.y)
 			tr->subset.y[i] = tr->train.y[j];
 		if (tr->train.t)
@@ -392,39 +497,40 @@ make_subset(struct trainer *tr)
 	tr->have_subset = 1;
 }
 
-/* Load data and build every object; TP_EXIT_* */
+/* Configuration, data, model and optimizer; the loader comes later (it
+ * depends on a resumed position).  Returns TP_EXIT_*. */
 static int
 setup(struct trainer *tr)
 {
-	const struct tp_hparams *hp = tr->hp;
+	const struct tp_hparams *hp = &tr->hp;
 	struct tp_model_config mc;
 	struct tp_optim_config oc;
-	struct tp_loader_opts lo = {0};
 	const struct tp_model_view *views;
 	size_t nviews, nparams;
 
-	if (tp_hp_check(hp) != 0)
+	if (tp_hp_check(hp) != 0 || check_run_options(tr) != 0)
 		return TP_EXIT_USAGE;
-	if (optimizer_config(hp, &oc) != 0 || schedule_config(hp, &tr->sched) != 0)
+	if (tp_hp_optim_config(hp, &oc) != 0 ||
+	    tp_hp_schedule_config(hp, (uint64_t)hp->steps, &tr->sched) != 0)
 		return TP_EXIT_USAGE;
-	if (tp_dataset_load(&tr->train, tr->o->train_paths, tr->o->ntrain) != 0)
+	if (tp_dataset_load(&tr->train, tr->train_paths, tr->ntrain) != 0)
 		return TP_EXIT_RUNTIME;
 	if (tr->train.n == 0) {
-		tp_errorf("%s: the training set is empty", tr->o->train_paths[0]);
+		tp_errorf("%s: the training set is empty", tr->train_paths[0]);
 		return TP_EXIT_RUNTIME;
 	}
-	if (tr->o->valid_path) {
-		if (tp_dataset_load(&tr->valid, &tr->o->valid_path, 1) != 0)
+	if (tr->valid_path) {
+		if (tp_dataset_load(&tr->valid, &tr->valid_path, 1) != 0)
 			return TP_EXIT_RUNTIME;
 		tr->have_valid = 1;
 		if (tr->valid.d != tr->train.d || tr->valid.h.classes != tr->train.h.classes) {
 			tp_errorf("%s: %zu features and %lld classes, but the training set has %zu and %lld",
-			          tr->o->valid_path, tr->valid.d, (long long)tr->valid.h.classes,
+			          tr->valid_path, tr->valid.d, (long long)tr->valid.h.classes,
 			          tr->train.d, (long long)tr->train.h.classes);
 			return TP_EXIT_RUNTIME;
 		}
 	}
-	if (model_config(hp, &tr->train, &mc) != 0)
+	if (tp_hp_model_config(hp, (int64_t)tr->train.d, tr->train.h.classes, &mc) != 0)
 		return TP_EXIT_USAGE;
 	if (mc.norm == TP_NORM_BATCH && hp->batch_size < 2) {
 		tp_errorf("batch norm needs batch_size >= 2");
@@ -448,13 +554,6 @@ setup(struct trainer *tr)
 	tp_rng_seed(&tr->drop_rng, tp_seed_derive((uint64_t)hp->seed, SEED_DROPOUT));
 	tr->data_seed = hp->data_seed >= 0 ? (uint64_t)hp->data_seed
 	                                   : tp_seed_derive((uint64_t)hp->seed, SEED_DATA);
-	lo.mode = TP_LOAD_TRAIN;
-	lo.batch = (size_t)hp->batch_size;
-	lo.seed = tr->data_seed;
-	lo.shards = 1;
-	tr->loader = tp_loader_new(&tr->train, &lo, NULL);
-	if (!tr->loader)
-		return TP_EXIT_RUNTIME;
 	tr->eval_batch = hp->eval_batch_size > 0 ? (size_t)hp->eval_batch_size
 	               : (size_t)(hp->batch_size > 1024 ? hp->batch_size : 1024);
 	if (hp->train_eval_size > 0)
@@ -462,48 +561,473 @@ setup(struct trainer *tr)
 	return TP_EXIT_OK;
 }
 
+static int
+open_loader(struct trainer *tr, const struct tp_loader_state *resume)
+{
+	struct tp_loader_opts lo = {0};
+
+	lo.mode = TP_LOAD_TRAIN;
+	lo.batch = (size_t)tr->hp.batch_size;
+	lo.seed = tr->data_seed;
+	lo.shards = 1;
+	tr->loader = tp_loader_new(&tr->train, &lo, resume);
+	return tr->loader ? 0 : -1;
+}
+
+/* ---- checkpoints ---- */
+
+static void
+put_views(struct tp_rb *b, const char *key, const struct tp_model_view *v,
+          size_t n)
+{
+	tp_rb_arr_begin(b, key);
+	for (size_t i = 0; i < n; i++) {
+		tp_rb_map_begin(b, NULL);
+		tp_rb_str(b, "name", v[i].name);
+		tp_rb_arr_begin(b, "shape");
+		for (int j = 0; j < v[i].ndim; j++)
+			tp_rb_i64(b, NULL, v[i].shape[j]);
+		tp_rb_arr_end(b);
+		tp_rb_u64(b, "offset", v[i].offset);
+		tp_rb_u64(b, "count", v[i].count);
+		tp_rb_map_end(b);
+	}
+	tp_rb_arr_end(b);
+}
+
+/* Manifest keys common to full checkpoints and model artifacts. */
+static void
+model_manifest(struct trainer *tr, struct tp_rb *b, const char *kind)
+{
+	const struct tp_model_view *v;
+	size_t n;
+
+	tp_rb_begin(b, "checkpoint");
+	tp_rb_str(b, "kind", kind);
+	tp_rb_i64(b, "step", tr->step);
+	tp_rb_i64(b, "examples", tr->examples);
+	put_ids(tr, b);
+	tp_rb_map_begin(b, "config");
+	tp_rb_str(b, "type", "config");
+	config_keys(tr, b);
+	tp_rb_map_end(b);
+	v = tp_model_param_views(tr->model, &n);
+	put_views(b, "param_views", v, n);
+	v = tp_model_buffer_views(tr->model, &n);
+	put_views(b, "buffer_views", v, n);
+	if (tr->have_valid_metrics && tr->valid_metrics_step == tr->step) {
+		static const char *const cls[] = {"loss", "error", "accuracy"};
+		static const char *const reg[] = {"loss", "mse", "mae"};
+		const char *const *names = tr->train.h.classes > 0 ? cls : reg;
+		tp_rb_map_begin(b, "metrics");
+		tp_rb_map_begin(b, "valid");
+		for (int i = 0; i < 3; i++)
+			tp_rb_f64(b, names[i], tr->valid_metrics[i]);
+		tp_rb_map_end(b);
+		tp_rb_map_end(b);
+	}
+}
+
+static size_t
+model_blobs(struct trainer *tr, struct tp_ckpt_blob *blobs)
+{
+	size_t np, nb, n = 0;
+	float *p = tp_model_params(tr->model, &np);
+	float *bu = tp_model_buffers(tr->model, &nb);
+
+	blobs[n++] = (struct tp_ckpt_blob){"params.f32", p, np * sizeof *p};
+	if (nb)
+		blobs[n++] = (struct tp_ckpt_blob){"buffers.f32", bu, nb * sizeof *bu};
+	return n;
+}
+
+static char *
+ckpt_path(const struct trainer *tr, int64_t step)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "ckpt/step-%09lld.tpc", (long long)step);
+	return run_path(tr, name);
+}
+
+static int
+write_full_ckpt(struct trainer *tr, const char *path)
+{
+	struct tp_rb *b = &tr->mrb;
+	struct tp_ckpt_blob blobs[3];
+	struct tp_loader_state ls;
+	unsigned char lsb[TP_LOADER_STATE_BYTES];
+	size_t n, nstate;
+	float *state;
+
+	model_manifest(tr, b, "full");
+	tp_rb_u64(b, "seed", (uint64_t)tr->hp.seed);
+	tp_rb_u64(b, "data_seed", tr->data_seed);
+	tp_rb_map_begin(b, "rng");
+	tp_rb_arr_begin(b, "dropout");
+	for (int i = 0; i < 4; i++)
+		tp_rb_u64(b, NULL, tr->drop_rng.s[i]);
+	tp_rb_arr_end(b);
+	tp_rb_map_end(b);
+	tp_loader_state(tr->loader, &ls);
+	tp_loader_state_encode(&ls, lsb);
+	tp_rb_bin(b, "loader", lsb, sizeof lsb);
+	tp_rb_str(b, "optimizer", tr->hp.optimizer);
+	tp_rb_u64(b, "optim_steps", tp_optim_steps(tr->opt));
+	tp_rb_i64(b, "schedule_step", tr->step);
+	tp_rb_u64(b, "metrics_offset", tr->run_bytes);
+	tp_rb_map_begin(b, "train_window");
+	tp_rb_f64(b, "loss", tr->win_loss);
+	tp_rb_i64(b, "steps", tr->win_steps);
+	tp_rb_i64(b, "examples", tr->win_examples);
+	tp_rb_map_end(b);
+	n = model_blobs(tr, blobs);
+	state = tp_optim_state(tr->opt, &nstate);
+	if (nstate)
+		blobs[n++] = (struct tp_ckpt_blob){"optim.f32", state, nstate * sizeof *state};
+	return tp_ckpt_write(path, b, blobs, n, tr->o->ckpt_level);
+}
+
+static int
+cmp_step_desc(const void *a, const void *b)
+{
+	const struct saved_ckpt *x = a, *y = b;
+
+	return x->step < y->step ? 1 : x->step > y->step ? -1 : 0;
+}
+
+/* Keep the latest keep_latest and the best keep_best; delete the others.
+ * Called only after a newer checkpoint is safely on disk. */
+static void
+apply_keep_policy(struct trainer *tr)
+{
+	size_t n = tr->nck, nkeep_best = (size_t)tr->hp.keep_best;
+	int want_max = keep_mode_max(&tr->hp);
+	char *keep = tp_xcalloc(n ? n : 1, 1);
+	size_t w = 0;
+	int deleted = 0;
+
+	qsort(tr->ck, n, sizeof *tr->ck, cmp_step_desc);
+	for (size_t i = 0; i < n && i < (size_t)tr->hp.keep_latest; i++)
+		keep[i] = 1;
+	/* Best by metric, ties to the earlier step: repeated selection. */
+	for (size_t k = 0; k < nkeep_best; k++) {
+		ssize_t best = -1;
+		for (size_t i = 0; i < n; i++) {
+			if (keep[i] == 2 || !tr->ck[i].has_metric)
+				continue;
+			if (best < 0)
+				best = (ssize_t)i;
+			else {
+				double a = tr->ck[i].metric, c = tr->ck[best].metric;
+				int better = want_max ? a > c : a < c;
+				if (better || (a == c && tr->ck[i].step < tr->ck[best].step))
+					best = (ssize_t)i;
+			}
+		}
+		if (best < 0)
+			break;
+		keep[best] = 2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i]) {
+			tr->ck[w++] = tr->ck[i];
+			continue;
+		}
+		if (unlink(tr->ck[i].path) != 0 && errno != ENOENT)
+			tp_warnf("%s: cannot delete: %s", tr->ck[i].path, strerror(errno));
+		else
+			deleted = 1;
+		free(tr->ck[i].path);
+	}
+	tr->nck = w;
+	free(keep);
+	if (deleted && tr->nck && tp_fsync_dir_of(tr->ck[0].path) != 0)
+		tp_warnf("checkpoint directory not synced");
+}
+
+static void
+remember_ckpt(struct trainer *tr, int64_t step, char *path, int has_metric,
+              double metric)
+{
+	tr->ck = tp_xrealloc(tr->ck, (tr->nck + 1) * sizeof *tr->ck);
+	tr->ck[tr->nck++] = (struct saved_ckpt){step, path, has_metric, metric};
+}
+
+static int
+save_checkpoint(struct trainer *tr, char *path)
+{
+	double t = now();
+	int has_metric = 0;
+	double metric = 0;
+
+	if (write_full_ckpt(tr, path) != 0) {
+		tp_errorf("stopping at step %lld: no safe checkpoint (previous ones are intact)",
+		          (long long)tr->step);
+		free(path);
+		return TP_EXIT_CKPT;
+	}
+	/* A preemption checkpoint has no evaluation of its own: no metric. */
+	if (tr->have_valid_metrics && tr->valid_metrics_step == tr->step) {
+		static const char *const cls[] = {"loss", "error", "accuracy"};
+		static const char *const reg[] = {"loss", "mse", "mae"};
+		const char *const *names = tr->train.h.classes > 0 ? cls : reg;
+		for (int i = 0; i < 3; i++)
+			if (strcmp(names[i], tr->hp.keep_metric) == 0) {
+				has_metric = 1;
+				metric = tr->valid_metrics[i];
+			}
+	}
+	remember_ckpt(tr, tr->step, path, has_metric, metric);
+	apply_keep_policy(tr);
+	tr->phase[PH_CKPT] += now() - t;
+	return TP_EXIT_OK;
+}
+
+static int
+ckpt_due(const struct tp_hparams *hp, int64_t s)
+{
+	if (hp->checkpoints > 0)
+		/* Virtual epochs: the k-th at the first step >= k * steps / N. */
+		return (s * hp->checkpoints) / hp->steps !=
+		       ((s - 1) * hp->checkpoints) / hp->steps;
+	if (hp->checkpoint_every > 0)
+		return s % hp->checkpoint_every == 0 || s == hp->steps;
+	return 0;
+}
+
+static int
+warm_start(struct trainer *tr)
+{
+	struct tp_ckpt *c = tp_ckpt_open(tr->init_from);
+	int rc;
+
+	if (!c)
+		return -1;
+	rc = tp_artifact_restore(tr->model, c);
+	tp_ckpt_close(c);
+	return rc;
+}
+
+static int
+get_u64(const struct tp_ckpt *c, const struct tp_val *m, const char *key,
+        uint64_t *out)
+{
+	if (tp_val_u64(tp_val_get(m, key), out) != 0) {
+		tp_errorf("%s: manifest: missing or bad \"%s\"", tp_ckpt_path(c), key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything a full checkpoint holds back into the trainer. */
+static int
+restore_full(struct trainer *tr, const struct tp_ckpt *c,
+             struct tp_loader_state *ls)
+{
+	const struct tp_val *m = tp_ckpt_manifest(c), *rng, *win, *met;
+	uint64_t step, examples, osteps, off;
+	size_t nstate, len;
+	float *state = tp_optim_state(tr->opt, &nstate);
+	const void *lsb;
+
+	if (!tp_val_streq(tp_val_get(m, "kind"), "full")) {
+		tp_errorf("%s: not a full-state checkpoint", tp_ckpt_path(c));
+		return -1;
+	}
+	if (tp_artifact_restore(tr->model, c) != 0 || tp_artifact_floats(c, "optim.f32", state, nstate) != 0)
+		return -1;
+	if (get_u64(c, m, "step", &step) || get_u64(c, m, "examples", &examples) ||
+	    get_u64(c, m, "optim_steps", &osteps) || get_u64(c, m, "metrics_offset", &off))
+		return -1;
+	rng = tp_val_get(tp_val_get(m, "rng"), "dropout");
+	lsb = tp_val_bin(tp_val_get(m, "loader"), &len);
+	win = tp_val_get(m, "train_window");
+	if (tp_val_len(rng) != 4 || !lsb || tp_loader_state_decode(ls, lsb, len) != 0 ||
+	    tp_val_f64(tp_val_get(win, "loss"), &tr->win_loss) != 0 ||
+	    tp_val_i64(tp_val_get(win, "steps"), &tr->win_steps) != 0 ||
+	    tp_val_i64(tp_val_get(win, "examples"), &tr->win_examples) != 0) {
+		tp_errorf("%s: manifest: bad rng, loader or train_window", tp_ckpt_path(c));
+		return -1;
+	}
+	for (int i = 0; i < 4; i++)
+		if (tp_val_u64(tp_val_at(rng, (size_t)i), &tr->drop_rng.s[i]) != 0) {
+			tp_errorf("%s: manifest: bad rng state", tp_ckpt_path(c));
+			return -1;
+		}
+	if (step > (uint64_t)tr->hp.steps) {
+		tp_errorf("%s: step %llu is past the run's %lld steps", tp_ckpt_path(c),
+		          (unsigned long long)step, (long long)tr->hp.steps);
+		return -1;
+	}
+	tp_optim_set_steps(tr->opt, osteps);
+	tr->step = (int64_t)step;
+	tr->examples = (int64_t)examples;
+	tr->run_bytes = off;
+	met = tp_val_get(tp_val_get(m, "metrics"), "valid");
+	if (met) {
+		const char *k3[2][3] = {{"loss", "error", "accuracy"}, {"loss", "mse", "mae"}};
+		int r = tr->train.h.classes > 0 ? 0 : 1;
+		tr->have_valid_metrics = 1;
+		tr->valid_metrics_step = tr->step;
+		for (int i = 0; i < 3; i++)
+			if (tp_val_f64(tp_val_get(met, k3[r][i]), &tr->valid_metrics[i]) != 0)
+				tr->have_valid_metrics = 0;
+	}
+	return 0;
+}
+
+static int
+parse_step_name(const char *name, int64_t *step)
+{
+	char *end;
+	long long v;
+
+	if (strncmp(name, "step-", 5) != 0)
+		return -1;
+	v = strtoll(name + 5, &end, 10);
+	if (end == name + 5 || strcmp(end, ".tpc") != 0 || v < 0)
+		return -1;
+	*step = v;
+	return 0;
+}
+
+/*
+ * Resume from the newest checkpoint that verifies; skip damaged ones with a
+ * warning, remove temporary files of interrupted writes, and remember the
+ * valid older ones for the keep policy.  1 resumed, 0 nothing to resume
+ * from, -1 error.
+ */
+static int
+resume_state(struct trainer *tr, struct tp_loader_state *ls)
+{
+	char *dir = run_path(tr, "ckpt");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct saved_ckpt *all = NULL;
+	size_t n = 0;
+	int found = 0, rc = 0;
+
+	if (!d) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc)
+			tp_syserrorf("%s", dir);
+		free(dir);
+		return rc;
+	}
+	while ((e = readdir(d))) {
+		int64_t step;
+		if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp.")) {
+			char *p = run_path(tr, "ckpt/");
+			p = tp_xrealloc(p, strlen(p) + strlen(e->d_name) + 1);
+			strcat(p, e->d_name);
+			unlink(p);
+			free(p);
+			continue;
+		}
+		if (parse_step_name(e->d_name, &step) != 0)
+			continue;
+		all = tp_xrealloc(all, (n + 1) * sizeof *all);
+		all[n] = (struct saved_ckpt){step, ckpt_path(tr, step), 0, 0};
+		n++;
+	}
+	closedir(d);
+	free(dir);
+	qsort(all, n, sizeof *all, cmp_step_desc);
+	for (size_t i = 0; i < n; i++) {
+		struct tp_ckpt *c = tp_ckpt_open(all[i].path);
+		if (!c) {
+			tp_warnf("%s: skipped, it does not verify", all[i].path);
+			unlink(all[i].path);
+			free(all[i].path);
+			continue;
+		}
+		if (!found) {
+			if (restore_full(tr, c, ls) != 0) {
+				tp_ckpt_close(c);
+				rc = -1;
+				for (size_t j = i; j < n; j++)
+					free(all[j].path);
+				break;
+			}
+			found = 1;
+		}
+		{
+			const struct tp_val *met =
+			    tp_val_get(tp_val_get(tp_ckpt_manifest(c), "metrics"), "valid");
+			double v;
+			int has = tp_val_f64(tp_val_get(met, tr->hp.keep_metric), &v) == 0;
+			remember_ckpt(tr, all[i].step, all[i].path, has, has ? v : 0);
+		}
+		tp_ckpt_close(c);
+	}
+	free(all);
+	return rc < 0 ? -1 : found;
+}
+
+/* The final model artifact, RUN_DIR/model.tpm. */
+static int
+write_model_artifact(struct trainer *tr)
+{
+	char *path = run_path(tr, "model.tpm");
+	struct tp_ckpt_blob blobs[2];
+	size_t n;
+	int rc;
+
+	model_manifest(tr, &tr->mrb, "model");
+	n = model_blobs(tr, blobs);
+	rc = tp_ckpt_write(path, &tr->mrb, blobs, n, tr->o->ckpt_level);
+	free(path);
+	return rc;
+}
+
 /* ---- the loop ---- */
 
 static int
 evaluate_split(struct trainer *tr, const struct tp_dataset *ds,
-               const char *split, const char *path, int64_t step,
-               int64_t examples)
+               const char *split, const char *path, const char *ckpt)
 {
 	struct tp_metrics m;
-	int rc;
+	int valid = strcmp(split, "valid") == 0, rc;
 
 	tp_metrics_init(&m, (int)ds->h.classes,
 	                tp_model_get_config(tr->model)->outputs, 0, 0);
 	rc = tp_evaluate(tr->model, ds, tr->eval_batch, &m, NULL);
 	if (rc == 0) {
-		double v;
 		tp_rb_begin(&tr->rb, "eval");
-		tp_rb_i64(&tr->rb, "step", step);
+		tp_rb_i64(&tr->rb, "step", tr->step);
 		tp_rb_str(&tr->rb, "split", split);
 		tp_metrics_write(&m, &tr->rb);
-		tp_rb_i64(&tr->rb, "examples", examples);
-		tp_rb_f64(&tr->rb, "epoch", (double)examples / (double)tr->train.n);
+		tp_rb_i64(&tr->rb, "examples", tr->examples);
+		tp_rb_f64(&tr->rb, "epoch", (double)tr->examples / (double)tr->train.n);
 		if (path)
 			tp_rb_str(&tr->rb, "dataset", path);
-		put_ids(tr);
-		rc = sink_put(tr);
-		if (strcmp(split, "valid") == 0) {
-			const char *key = ds->h.classes > 0 ? "error" : "mse";
-			if (tp_metrics_get(&m, key, &v) == 0)
-				snprintf(tr->last_eval, sizeof tr->last_eval, "valid %s %.4g", key, v);
-		}
+		if (ckpt && valid)
+			tp_rb_str(&tr->rb, "checkpoint", ckpt);
+		put_ids(tr, &tr->rb);
+		rc = emit(tr);
+	}
+	if (rc == 0 && valid) {
+		const char *k3[2][3] = {{"loss", "error", "accuracy"}, {"loss", "mse", "mae"}};
+		int r = ds->h.classes > 0 ? 0 : 1;
+		for (int i = 0; i < 3; i++)
+			tp_metrics_get(&m, k3[r][i], &tr->valid_metrics[i]);
+		tr->have_valid_metrics = 1;
+		tr->valid_metrics_step = tr->step;
+		snprintf(tr->last_eval, sizeof tr->last_eval, "valid %s %.4g", k3[r][1],
+		         tr->valid_metrics[1]);
 	}
 	tp_metrics_release(&m);
 	return rc;
 }
 
 static int
-write_train(struct trainer *tr, int64_t step, double lr, double gnorm, double t)
+write_train(struct trainer *tr, double lr, double gnorm, double t)
 {
 	double wall = t - tr->win_start;
 
 	tp_rb_begin(&tr->rb, "train");
-	tp_rb_i64(&tr->rb, "step", step);
+	tp_rb_i64(&tr->rb, "step", tr->step);
 	tp_rb_f64(&tr->rb, "loss", tr->win_loss / (double)tr->win_steps);
 	tp_rb_f64(&tr->rb, "lr", lr);
 	tp_rb_f64(&tr->rb, "grad_norm", gnorm);
@@ -513,50 +1037,50 @@ write_train(struct trainer *tr, int64_t step, double lr, double gnorm, double t)
 		tp_rb_f64(&tr->rb, "input_wait", wall > 0 ? tr->win_wait / wall : 0.0);
 		put_times(tr);
 	}
-	put_ids(tr);
+	put_ids(tr, &tr->rb);
 	tr->win_start = t;
 	tr->win_wait = 0;
 	tr->win_examples = tr->win_steps = 0;
 	tr->win_loss = 0;
-	return sink_put(tr);
+	return emit(tr);
 }
 
 static void
-progress(struct trainer *tr, int64_t step, double loss, int final)
+progress(struct trainer *tr, double loss, int final)
 {
 	double t = now(), el = t - tr->t_start;
-	int64_t total = tr->hp->steps;
+	int64_t total = tr->hp.steps, s = tr->step;
 
 	if (!final && t - tr->last_progress < 0.2)
 		return;
 	tr->last_progress = t;
 	fprintf(stderr, "\r\033[K%s: step %lld/%lld  %.0f steps/s  ETA %.0fs  loss %.4g  %s",
-	        program_invocation_short_name, (long long)step, (long long)total,
-	        el > 0 ? step / el : 0.0,
-	        step > 0 ? el / step * (double)(total - step) : 0.0, loss, tr->last_eval);
+	        program_invocation_short_name, (long long)s, (long long)total,
+	        el > 0 ? s / el : 0.0, s > 0 ? el / s * (double)(total - s) : 0.0,
+	        loss, tr->last_eval);
 	if (final)
 		fputc('\n', stderr);
 	fflush(stderr);
 }
 
 static int
-diverged(struct trainer *tr, int64_t step, const char *reason)
+diverged(struct trainer *tr, const char *reason)
 {
 	tp_rb_begin(&tr->rb, "diverged");
-	tp_rb_i64(&tr->rb, "step", step);
+	tp_rb_i64(&tr->rb, "step", tr->step + 1);
 	tp_rb_str(&tr->rb, "reason", reason);
-	put_ids(tr);
-	if (sink_put(tr) != 0)
+	put_ids(tr, &tr->rb);
+	if (emit(tr) != 0)
 		return TP_EXIT_RUNTIME;
-	tp_errorf("diverged at step %lld: %s", (long long)step, reason);
+	tp_errorf("diverged at step %lld: %s", (long long)tr->step + 1, reason);
 	return TP_EXIT_DIVERGED;
 }
 
 static int
-write_summary(struct trainer *tr, int64_t steps, int status)
+write_summary(struct trainer *tr, int status)
 {
 	tp_rb_begin(&tr->rb, "summary");
-	tp_rb_i64(&tr->rb, "steps", steps);
+	tp_rb_i64(&tr->rb, "steps", tr->step);
 	tp_rb_str(&tr->rb, "status", status == TP_EXIT_OK ? "done"
 	          : status == TP_EXIT_DIVERGED ? "diverged" : "stopped");
 	if (tr->o->timing) {
@@ -565,93 +1089,162 @@ write_summary(struct trainer *tr, int64_t steps, int status)
 		put_times(tr);
 		tp_rb_f64(&tr->rb, "input_wait", total > 0 ? tr->phase[PH_DATA] / total : 0.0);
 	}
-	put_ids(tr);
-	return sink_put(tr);
+	put_ids(tr, &tr->rb);
+	return emit(tr);
 }
 
+/* One update; TP_EXIT_OK or the reason to stop. */
 static int
-run(struct trainer *tr)
+train_step(struct trainer *tr, double *loss, double *lr, double *gnorm)
 {
-	const struct tp_hparams *hp = tr->hp;
 	size_t np, ng;
 	float *params = tp_model_params(tr->model, &np);
 	float *grads = tp_model_grads(tr->model, &ng);
-	int64_t step = 0, examples = 0;
+	const struct tp_ds_batch *db;
+	double t0 = now(), t1, t2, t3, t4;
+	const char *bad = NULL;
+
+	if (tp_loader_next(tr->loader, &db) != 1)
+		return TP_EXIT_RUNTIME;
+	t1 = now();
+	struct tp_batch b = {.x = db->x, .label = db->y, .target = db->t,
+	                     .w = db->w, .n = (int)db->n};
+	if (tp_model_forward(tr->model, &b, &tr->drop_rng, loss) != 0)
+		return TP_EXIT_RUNTIME;
+	t2 = now();
+	if (!isfinite(*loss))
+		return diverged(tr, isnan(*loss) ? "loss is NaN" : "loss is infinite");
+	tp_model_backward(tr->model);
+	t3 = now();
+	*gnorm = tp_optim_clip_grad_norm(grads, ng, tr->hp.clip_norm);
+	if (!isfinite(*gnorm))
+		return diverged(tr, "gradient norm is not finite");
+	*lr = tp_schedule_lr(&tr->sched, (uint64_t)tr->step);
+	tp_optim_step(tr->opt, params, grads, *lr);
+	if (!tp_model_finite(tr->model, &bad)) {
+		char why[128];
+		snprintf(why, sizeof why, "%s is not finite", bad ? bad : "a parameter");
+		return diverged(tr, why);
+	}
+	t4 = now();
+	tr->phase[PH_DATA] += t1 - t0;
+	tr->phase[PH_FORWARD] += t2 - t1;
+	tr->phase[PH_BACKWARD] += t3 - t2;
+	tr->phase[PH_UPDATE] += t4 - t3;
+	tr->win_wait += t1 - t0;
+	tr->step++;
+	tr->examples += (int64_t)db->valid;
+	tr->win_examples += (int64_t)db->valid;
+	tr->win_steps++;
+	tr->win_loss += *loss;
+	return TP_EXIT_OK;
+}
+
+static int
+run(struct trainer *tr, int resumed)
+{
+	const struct tp_hparams *hp = &tr->hp;
 	double loss = 0, gnorm = 0, lr = 0;
-	int status = TP_EXIT_OK;
+	int status = TP_EXIT_OK, ckpt_on = hp->checkpoints || hp->checkpoint_every;
 
 	tr->t_start = tr->win_start = tr->last_progress = now();
-	build_config(tr);
-	if (sink_put(tr) != 0)
-		return TP_EXIT_RUNTIME;
-	while (step < hp->steps) {
-		const struct tp_ds_batch *db;
-		double t0 = now(), t1, t2, t3, t4;
-		const char *bad = NULL;
+	if (!resumed) {
+		tp_rb_begin(&tr->rb, "config");
+		config_keys(tr, &tr->rb);
+		if (emit(tr) != 0)
+			return TP_EXIT_RUNTIME;
+	}
+	while (tr->step < hp->steps) {
+		int ck, rc;
 
 		if (tr->o->stop && *tr->o->stop) {
 			status = TP_EXIT_INTERRUPTED;
-			tp_errorf("interrupted at step %lld", (long long)step);
-			break;
+			tp_errorf("interrupted at step %lld%s", (long long)tr->step,
+			          ckpt_on ? ", saving a checkpoint" : "");
+			/* A preemption checkpoint: no record, so the resumed stream
+			 * is the one an uninterrupted run writes. */
+			if (ckpt_on && tr->step > 0) {
+				rc = save_checkpoint(tr, ckpt_path(tr, tr->step));
+				if (rc != TP_EXIT_OK)
+					return rc;
+			}
+			return status;
 		}
-		if (tp_loader_next(tr->loader, &db) != 1)
-			return TP_EXIT_RUNTIME;
-		t1 = now();
-		struct tp_batch b = {.x = db->x, .label = db->y, .target = db->t,
-		                     .w = db->w, .n = (int)db->n};
-		if (tp_model_forward(tr->model, &b, &tr->drop_rng, &loss) != 0)
-			return TP_EXIT_RUNTIME;
-		t2 = now();
-		if (!isfinite(loss))
-			return diverged(tr, step + 1, isnan(loss) ? "loss is NaN" : "loss is infinite");
-		tp_model_backward(tr->model);
-		t3 = now();
-		gnorm = tp_optim_clip_grad_norm(grads, ng, hp->clip_norm);
-		if (!isfinite(gnorm))
-			return diverged(tr, step + 1, "gradient norm is not finite");
-		lr = tp_schedule_lr(&tr->sched, (uint64_t)step);
-		tp_optim_step(tr->opt, params, grads, lr);
-		if (!tp_model_finite(tr->model, &bad)) {
-			char why[128];
-			snprintf(why, sizeof why, "%s is not finite", bad ? bad : "a parameter");
-			return diverged(tr, step + 1, why);
-		}
-		t4 = now();
-		tr->phase[PH_DATA] += t1 - t0;
-		tr->phase[PH_FORWARD] += t2 - t1;
-		tr->phase[PH_BACKWARD] += t3 - t2;
-		tr->phase[PH_UPDATE] += t4 - t3;
-		tr->win_wait += t1 - t0;
-		step++;
-		examples += (int64_t)db->valid;
-		tr->win_examples += (int64_t)db->valid;
-		tr->win_steps++;
-		tr->win_loss += loss;
-		if (step % hp->log_every == 0 || step == hp->steps)
-			if (write_train(tr, step, lr, gnorm, t4) != 0)
+		if ((rc = train_step(tr, &loss, &lr, &gnorm)) != TP_EXIT_OK)
+			return rc;
+		if (tr->step % hp->log_every == 0 || tr->step == hp->steps)
+			if (write_train(tr, lr, gnorm, now()) != 0)
 				return TP_EXIT_RUNTIME;
-		if ((hp->eval_every > 0 && step % hp->eval_every == 0) || step == hp->steps) {
+		ck = ckpt_on && ckpt_due(hp, tr->step);
+		if ((hp->eval_every > 0 && tr->step % hp->eval_every == 0) ||
+		    tr->step == hp->steps || ck) {
 			double te = now();
-			if (tr->have_valid &&
-			    evaluate_split(tr, &tr->valid, "valid", tr->o->valid_path, step, examples) != 0)
+			char *cpath = ck ? ckpt_path(tr, tr->step) : NULL;
+			if ((tr->have_valid &&
+			     evaluate_split(tr, &tr->valid, "valid", tr->valid_path, cpath) != 0) ||
+			    (tr->have_subset &&
+			     evaluate_split(tr, &tr->subset, "train", tr->train_paths[0], NULL) != 0)) {
+				free(cpath);
 				return TP_EXIT_RUNTIME;
-			if (tr->have_subset &&
-			    evaluate_split(tr, &tr->subset, "train", tr->o->train_paths[0], step, examples) != 0)
-				return TP_EXIT_RUNTIME;
+			}
 			tr->phase[PH_EVAL] += now() - te;
+			if (ck && (rc = save_checkpoint(tr, cpath)) != TP_EXIT_OK)
+				return rc;
 		}
 		if (tr->o->progress)
-			progress(tr, step, loss, step == hp->steps);
+			progress(tr, loss, tr->step == hp->steps);
 	}
-	if (tr->o->timing && step > 0) {
-		double total = now() - tr->t_start, f = tr->phase[PH_DATA] / total;
+	if (tr->o->timing && tr->step > 0) {
+		double f = tr->phase[PH_DATA] / (now() - tr->t_start);
 		if (f > tr->o->input_bound)
 			tp_warnf("input-bound: %.0f%% of the time was spent waiting for data",
 			         100 * f);
 	}
-	if (write_summary(tr, step, status) != 0)
+	if (write_summary(tr, status) != 0)
+		return TP_EXIT_RUNTIME;
+	if (tr->o->run_dir && write_model_artifact(tr) != 0)
 		return TP_EXIT_RUNTIME;
 	return status;
+}
+
+static int
+start(struct trainer *tr)
+{
+	struct tp_loader_state ls;
+	int status, resumed = 0;
+	char *dir;
+
+	if (tr->o->resume && load_run_config(tr) != 0)
+		return TP_EXIT_RUNTIME;
+	status = setup(tr);
+	if (status != TP_EXIT_OK)
+		return status;
+	if (tr->init_from && warm_start(tr) != 0)
+		return TP_EXIT_RUNTIME;
+	if (tr->o->run_dir) {
+		if (tp_mkdir_p(tr->o->run_dir) != 0)
+			return TP_EXIT_RUNTIME;
+		dir = run_path(tr, "ckpt");
+		if ((tr->hp.checkpoints || tr->hp.checkpoint_every) &&
+		    mkdir(dir, 0777) != 0 && errno != EEXIST) {
+			tp_syserrorf("%s: cannot create checkpoint directory", dir);
+			free(dir);
+			return TP_EXIT_RUNTIME;
+		}
+		free(dir);
+	}
+	if (tr->o->resume) {
+		resumed = resume_state(tr, &ls);
+		if (resumed < 0)
+			return TP_EXIT_RUNTIME;
+	} else if (tr->o->run_dir && write_config_file(tr) != 0) {
+		return TP_EXIT_RUNTIME;
+	}
+	if (open_loader(tr, resumed ? &ls : NULL) != 0)
+		return TP_EXIT_RUNTIME;
+	if (open_outputs(tr) != 0)
+		return TP_EXIT_RUNTIME;
+	return run(tr, resumed);
 }
 
 int
@@ -662,15 +1255,22 @@ tp_train(const struct tp_train_opts *o)
 
 	memset(&tr, 0, sizeof tr);
 	tr.o = o;
-	tr.hp = &o->hp;
+	tr.hp = o->hp;
+	tr.train_paths = o->train_paths;
+	tr.ntrain = o->ntrain;
+	tr.valid_path = o->valid_path;
+	tr.study = o->study;
+	tr.trial = o->trial;
+	tr.scientific = o->scientific;
+	tr.command = o->command;
+	tr.init_from = o->init_from;
 	tp_dataset_init(&tr.train);
 	tp_dataset_init(&tr.valid);
 	tp_dataset_init(&tr.subset);
 	tp_rb_init(&tr.rb);
+	tp_rb_init(&tr.mrb);
 	tp_blas_set_threads(o->threads);
-	status = setup(&tr);
-	if (status == TP_EXIT_OK)
-		status = open_outputs(&tr) == 0 ? run(&tr) : TP_EXIT_RUNTIME;
+	status = start(&tr);
 	if (close_outputs(&tr) != 0 && status == TP_EXIT_OK)
 		status = TP_EXIT_RUNTIME;
 	tp_loader_close(tr.loader);
@@ -680,5 +1280,15 @@ tp_train(const struct tp_train_opts *o)
 	tp_dataset_release(&tr.valid);
 	tp_dataset_release(&tr.subset);
 	tp_rb_release(&tr.rb);
+	tp_rb_release(&tr.mrb);
+	for (size_t i = 0; i < tr.nck; i++)
+		free(tr.ck[i].path);
+	free(tr.ck);
+	for (size_t i = 0; tr.cfg_train && i < tr.ntrain; i++)
+		free(tr.cfg_train[i]);
+	free(tr.cfg_train);
+	for (int i = 0; i < 4; i++)
+		free(tr.cfg_strs[i]);
+	kept_release(&tr.cfg);
 	return status;
 }

@@ -7,6 +7,11 @@
  * and streaming records (doc/tp-records.5): config first, then train, eval,
  * checkpoint and diverged records, and a summary last.  Every record is
  * flushed when written, so `tail -f` and pipes see the run live.
+ *
+ * With a run directory, full-state checkpoints (doc/tp-checkpoint.5) are
+ * written at virtual-epoch intervals and a run can resume from the latest
+ * valid one, bit for bit: parameters, optimizer state, every RNG, the data
+ * loader's position and the metrics stream's length are all in it.
  */
 #ifndef TP_TRAIN_H
 #define TP_TRAIN_H
@@ -27,6 +32,9 @@ struct tp_train_opts {
 	const char *valid_path;   /* NULL: no validation set */
 	const char *run_dir;      /* NULL: none; else config.tpr, metrics.tpr */
 	const char *metrics_path; /* NULL: stdout without run_dir, none with */
+	const char *init_from;    /* warm start from this checkpoint, or NULL */
+	int resume;               /* continue run_dir from its latest checkpoint */
+	int ckpt_level;           /* zstd level of checkpoints, 0 plain tar */
 	int threads;              /* OpenBLAS threads, <= 0: its default */
 	int progress;             /* progress line on stderr */
 	int timing;               /* wall-clock fields in records (not byte-stable) */
