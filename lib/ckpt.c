@@ -24,14 +24,7 @@
 #include "tp/atomic.h"
 #include "tp/ckpt.h"
 #include "tp/record.h"
-/*
- * store.h defines its own struct tp_ckpt (a tracked checkpoint path); rename
- * that tag in this file only, since all we need from it is SHA-256.  Tags have
- * no linkage, so this changes nothing outside this file.
- */
-#define tp_ckpt tp_store_ckpt_
-#include "tp/store.h"
-#undef tp_ckpt
+#include "tp/sha256.h"
 
 /* zstd's magic number, little-endian on disk. */
 static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};

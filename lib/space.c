@@ -1068,7 +1068,7 @@ tp_space_want_adam(struct tp_space *sp)
 
 static void
 preset_param(struct tp_space *sp, const char *name, double lo, double hi,
-             enum tp_scale scale)
+             enum tp_pscale scale)
 {
 	struct tp_param *p;
 

@@ -16,10 +16,7 @@
 #include "tp/ckpt.h"
 #include "tp/record.h"
 #include "tp/rng.h"
-/* store.h has its own struct tp_ckpt; only SHA-256 is wanted here. */
-#define tp_ckpt tp_store_ckpt_
-#include "tp/store.h"
-#undef tp_ckpt
+#include "tp/sha256.h"
 
 #define NPARAM 10000000
 

@@ -26,7 +26,8 @@ struct tp_val;
 
 enum tp_role { TP_ROLE_SCIENTIFIC, TP_ROLE_NUISANCE, TP_ROLE_FIXED };
 enum tp_ptype { TP_P_FLOAT, TP_P_INT, TP_P_DISCRETE, TP_P_CHOICE, TP_P_FIXED };
-enum tp_scale { TP_SCALE_LINEAR, TP_SCALE_LOG, TP_SCALE_REVLOG };
+/* Named tp_pscale: enum tp_scale is a dataset's feature scaling (tp/dataset.h). */
+enum tp_pscale { TP_SCALE_LINEAR, TP_SCALE_LOG, TP_SCALE_REVLOG };
 
 /* A parameter's value in a trial.  s points into the space (borrowed). */
 enum tp_vkind { TP_VAL_INT, TP_VAL_FLOAT, TP_VAL_STR, TP_VAL_BOOL };
@@ -41,7 +42,7 @@ struct tp_param {
 	char *name;
 	enum tp_role role;
 	enum tp_ptype type;
-	enum tp_scale scale;
+	enum tp_pscale scale;
 	double lo, hi;           /* FLOAT, INT */
 	size_t nvalues;          /* DISCRETE, CHOICE: the set; FIXED: 1 */
 	struct tp_value *values; /* strings owned by the space */

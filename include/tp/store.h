@@ -32,22 +32,7 @@
 #include <stdint.h>
 
 #include "tp/err.h"
-
-/* ---- SHA-256 (FIPS 180-4), for object names and config checksums ---- */
-
-struct tp_sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	unsigned char buf[64];
-	size_t n;
-};
-
-void tp_sha256_init(struct tp_sha256 *s);
-void tp_sha256_update(struct tp_sha256 *s, const void *p, size_t n);
-/* Finish: the digest as 64 lowercase hex digits plus NUL (s is spent). */
-void tp_sha256_hex(struct tp_sha256 *s, char hex[65]);
-/* Hex digest of a whole file; 0 or -1 (printed). */
-int tp_sha256_file(const char *path, char hex[65]) TP_WUR;
+#include "tp/sha256.h" /* store.h users hash with it; kept for them */
 
 /* ---- what the store knows ---- */
 
@@ -75,7 +60,7 @@ struct tp_msum {
 	int64_t min_step, max_step, last_step;
 };
 
-struct tp_ckpt {
+struct tp_trial_ckpt {
 	int64_t step;
 	char *path;
 };
@@ -96,7 +81,7 @@ struct tp_trial {
 	int64_t steps; /* last step seen; -1 when none */
 	struct tp_msum *sums;
 	size_t nsums;
-	struct tp_ckpt *ckpts; /* sorted by step, unique steps */
+	struct tp_trial_ckpt *ckpts; /* sorted by step, unique steps */
 	size_t nckpts;
 	char **objects; /* hex names of the objects that mention it */
 	size_t nobjects;

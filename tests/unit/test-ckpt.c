@@ -21,10 +21,7 @@
 #include "tp/ckpt.h"
 #include "tp/err.h"
 #include "tp/record.h"
-/* store.h has a struct tp_ckpt of its own; we only need SHA-256. */
-#define tp_ckpt tp_store_ckpt_
-#include "tp/store.h"
-#undef tp_ckpt
+#include "tp/sha256.h"
 
 static char *
 slurp(const char *path, size_t *len)
