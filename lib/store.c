@@ -2036,6 +2036,27 @@ sci_text(const struct tp_trial *t, char *buf, size_t n)
 	}
 }
 
+/* Whether key takes more than one value (absent counting as one) among
+ * the trials t[0..n). */
+static int
+param_varies(const struct tp_trial *const *t, size_t n, const char *key)
+{
+	const struct tp_tparam *first = n ? tp_trial_param(t[0], key) : NULL;
+
+	for (size_t i = 1; i < n; i++) {
+		const struct tp_tparam *p = tp_trial_param(t[i], key);
+		if (!p != !first)
+			return 1;
+		if (!p)
+			continue;
+		if (p->type != first->type || p->num != first->num ||
+		    (p->str && first->str && strcmp(p->str, first->str) != 0) ||
+		    !p->str != !first->str)
+			return 1;
+	}
+	return 0;
+}
+
 void
 tp_store_compare_table(const struct tp_store *s, const char *const *studies,
                        size_t nstudies, const struct tp_objective *o,
@@ -2051,6 +2072,8 @@ tp_store_compare_table(const struct tp_store *s, const char *const *studies,
 	                                   "objective", "value", "step",
 	                                   "checkpoint", "trials"};
 	size_t *counts = NULL;
+	const struct tp_trial **all = NULL;
+	size_t nall = 0;
 
 	for (size_t i = 0; i < s->nstudies; i++) {
 		const char *name = s->studies[i].name;
@@ -2064,6 +2087,9 @@ tp_store_compare_table(const struct tp_store *s, const char *const *studies,
 				continue;
 		}
 		t = tp_store_trials(s, name, &n);
+		all = tp_xrealloc(all, (nall + n + 1) * sizeof *all);
+		for (size_t a = 0; a < n; a++)
+			all[nall++] = &t[a];
 		so = tp_objective_for(o, t, n);
 		/* Each group of equal scientific values: its best trial. */
 		unsigned char *done = tp_xcalloc(n + 1, 1);
@@ -2104,6 +2130,19 @@ tp_store_compare_table(const struct tp_store *s, const char *const *studies,
 		nk = param_names(flat, ng, &keys, &sci);
 		free(copy);
 	}
+	/* Only what the comparison is about: scientific values and the
+	 * hyperparameters that vary among the trials (the nuisance ones);
+	 * fixed values are the same in every column and only add noise. */
+	{
+		size_t w = 0;
+		for (size_t q = 0; q < nk; q++)
+			if (sci[q] || param_varies(all, nall, keys[q])) {
+				keys[w] = keys[q];
+				sci[w++] = sci[q];
+			}
+		nk = w;
+	}
+	free(all);
 	/* Column names are unique (JSON Lines keys): study and its values. */
 	head = tp_xmallocarray(ng + 1, sizeof *head);
 	head[0] = "field";
