@@ -40,26 +40,36 @@ TESTS    = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS     = $(sort $(wildcard doc/*.[157]))
 LIBTP    = $(BUILD)/libtp.a
 
+# V=1 shows the commands.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
 .PHONY: all check demo deps install clean lint fuzz bench build-tests
 .SUFFIXES:
+.SECONDARY:
 
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBTP): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIBTP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTP) $(LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTP) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBTP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTP) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTP) $(LIBS)
 
 build-tests: $(PROGS) $(TESTS)
 
@@ -73,7 +83,7 @@ check: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory -f share/examples/demo.mk BIN=$(CURDIR)/$(BUILD)/bin
+	@$(MAKE) --no-print-directory -j2 -f share/examples/demo.mk TOP=$(CURDIR) BIN=$(CURDIR)/$(BUILD)/bin
 
 fuzz: deps
 	@sh tests/fuzz/run $(FUZZ_SECONDS)
