@@ -89,6 +89,14 @@ int
 tp_evaluate(struct tp_model *model, const struct tp_dataset *ds, size_t batch,
             struct tp_metrics *out, float *pred_out)
 {
+	return tp_evaluate_rows(model, ds, batch, out, pred_out, NULL);
+}
+
+int
+tp_evaluate_rows(struct tp_model *model, const struct tp_dataset *ds,
+                 size_t batch, struct tp_metrics *out, float *pred_out,
+                 float *loss_out)
+{
 	struct tp_loader_opts o = {.mode = TP_LOAD_EVAL, .batch = batch, .shards = 1};
 	const struct tp_model_config *c = tp_model_get_config(model);
 	size_t k = (size_t)c->outputs, done = 0;
@@ -118,6 +126,8 @@ tp_evaluate(struct tp_model *model, const struct tp_dataset *ds, size_t batch,
 		}
 		if (pred_out)
 			memcpy(pred_out + done * k, z, sizeof *z * db->valid * k);
+		if (loss_out)
+			memcpy(loss_out + done, loss, sizeof *loss * db->valid);
 		done += db->valid;
 	}
 	if (got < 0)

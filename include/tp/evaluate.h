@@ -50,6 +50,13 @@ void tp_metrics_release(struct tp_metrics *m);
 int tp_evaluate(struct tp_model *m, const struct tp_dataset *ds, size_t batch,
                 struct tp_metrics *out, float *pred_out) TP_WUR;
 
+/* tp_evaluate, and when loss_out is not NULL it also receives the
+ * per-example unweighted losses [n] in example order (for standard errors
+ * and prediction records). */
+int tp_evaluate_rows(struct tp_model *m, const struct tp_dataset *ds,
+                     size_t batch, struct tp_metrics *out, float *pred_out,
+                     float *loss_out) TP_WUR;
+
 /* The metrics as keys of the record under construction: loss, error,
  * accuracy (or mse, mae), count, class_count, class_correct, top_k
  * accuracy, confusion. */
