@@ -72,27 +72,7 @@ usage(FILE *f)
 	        "  -h, --help              this help\n"
 	        "  -V, --version           print the version\n"
 	        "Hyperparameters (flags override the trial record):\n");
-	for (int i = 0; tp_hp_name(i); i++) {
-		char opt[40], def[96];
-		const char *n = tp_hp_name(i);
-		size_t j;
-		for (j = 0; n[j] && j < sizeof opt - 1; j++)
-			opt[j] = n[j] == '_' ? '-' : n[j];
-		opt[j] = '\0';
-		tp_hp_default_text(i, def, sizeof def);
-		fprintf(f, "      --%-18s %s [%s]\n", opt, tp_hp_help(i), def);
-	}
-}
-
-/* One line for a bad option: getopt's own message plus a usage line would
- * be two. */
-static void
-bad_option(const char *arg, int c)
-{
-	if (c == ':')
-		tp_errorf("option '%s' needs a value (see tp-train --help)", arg);
-	else
-		tp_errorf("unknown option '%s' (see tp-train --help)", arg);
+	tp_hp_usage(f);
 }
 
 /* The command line, shell-quoted where needed, for the config record. */
@@ -132,38 +112,25 @@ main(int argc, char **argv)
 	struct option *opts;
 	const char *trial_path = NULL;
 	int64_t trial_index = 0, v;
-	char *command;
-	int nhp = 0, c, quiet = 0, status;
+	char *command = NULL;
+	int nsets = 0, c, quiet = 0, status = -1;
 	struct {
 		const char *name, *value;
 	} *sets;
 
 	tp_train_opts_init(&o);
-	while (tp_hp_name(nhp))
-		nhp++;
-	/* Each hyperparameter as --dash-name and --underscore_name. */
-	opts = tp_xcalloc(NFIXED + 2 * (size_t)nhp + 1, sizeof *opts);
+	opts = tp_hp_options(fixed_opts, NFIXED, OPT_HP);
 	sets = tp_xcalloc((size_t)argc, sizeof *sets);
-	memcpy(opts, fixed_opts, sizeof fixed_opts);
-	for (int i = 0; i < nhp; i++) {
-		char *dash = tp_xstrdup(tp_hp_name(i));
-		for (char *q = dash; *q; q++)
-			if (*q == '_')
-				*q = '-';
-		opts[NFIXED + 2 * (size_t)i] = (struct option){dash, required_argument, NULL, OPT_HP + i};
-		opts[NFIXED + 2 * (size_t)i + 1] =
-		    (struct option){tp_hp_name(i), required_argument, NULL, OPT_HP + i};
-	}
-	int nsets = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:ho:qV", opts, NULL)) != -1) {
+	while (status < 0 && (c = getopt_long(argc, argv, ":d:ho:qV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.run_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return tp_close_stdout(TP_EXIT_OK);
+			status = TP_EXIT_OK;
+			break;
 		case 'o':
 			o.metrics_path = optarg;
 			break;
@@ -172,7 +139,8 @@ main(int argc, char **argv)
 			break;
 		case 'V':
 			tp_print_version();
-			return tp_close_stdout(TP_EXIT_OK);
+			status = TP_EXIT_OK;
+			break;
 		case OPT_VALID:
 			o.valid_path = optarg;
 			break;
@@ -181,11 +149,11 @@ main(int argc, char **argv)
 			break;
 		case OPT_TRIAL_INDEX:
 			if (tp_parse_i64(optarg, 0, INT64_MAX, "--trial-index", &trial_index) != 0)
-				return TP_EXIT_USAGE;
+				status = TP_EXIT_USAGE;
 			break;
 		case OPT_THREADS:
 			if (tp_parse_i64(optarg, 1, 1024, "--threads", &v) != 0)
-				return TP_EXIT_USAGE;
+				status = TP_EXIT_USAGE;
 			o.threads = (int)v;
 			break;
 		case OPT_INIT_FROM:
@@ -199,55 +167,55 @@ main(int argc, char **argv)
 			break;
 		case OPT_INPUT_BOUND:
 			if (tp_parse_f64(optarg, 0, 1, "--input-bound", &o.input_bound) != 0)
-				return TP_EXIT_USAGE;
+				status = TP_EXIT_USAGE;
 			break;
 		default:
-			if (c >= OPT_HP && c < OPT_HP + nhp) {
+			if (c >= OPT_HP && tp_hp_name(c - OPT_HP)) {
 				sets[nsets].name = tp_hp_name(c - OPT_HP);
 				sets[nsets++].value = optarg;
 				break;
 			}
-			bad_option(argv[optind - 1], c);
-			return TP_EXIT_USAGE;
+			tp_bad_option(argv[optind - 1], c);
+			status = TP_EXIT_USAGE;
 		}
 	}
-	if (o.resume) {
+	if (status < 0 && o.resume) {
 		/* The run's own configuration and data: nothing may change them. */
 		if (optind < argc || nsets || trial_path || o.init_from || o.valid_path) {
 			tp_errorf("--resume takes the run's configuration and data from -d DIR; "
 			          "give no hyperparameters, trial or data");
-			return TP_EXIT_USAGE;
-		}
-		if (!o.run_dir) {
+			status = TP_EXIT_USAGE;
+		} else if (!o.run_dir) {
 			tp_errorf("--resume needs a run directory (-d DIR)");
-			return TP_EXIT_USAGE;
+			status = TP_EXIT_USAGE;
 		}
-	} else if (optind >= argc) {
+	} else if (status < 0 && optind >= argc) {
 		tp_errorf("no training set given (usage: tp-train [options] TRAIN...)");
-		return TP_EXIT_USAGE;
+		status = TP_EXIT_USAGE;
 	}
-	o.train_paths = (const char *const *)argv + optind;
-	o.ntrain = (size_t)(argc - optind);
-	if (trial_path && tp_train_read_trial(&o, trial_path, trial_index, &trial) != 0)
-		return TP_EXIT_USAGE;
-	for (int i = 0; i < nsets; i++) {
+	if (status < 0 && trial_path &&
+	    tp_train_read_trial(&o, trial_path, trial_index, &trial) != 0)
+		status = TP_EXIT_USAGE;
+	for (int i = 0; status < 0 && i < nsets; i++) {
 		char origin[64];
 		snprintf(origin, sizeof origin, "--%s", sets[i].name);
 		if (tp_hp_set(&o.hp, sets[i].name, sets[i].value, origin) != 0)
-			return TP_EXIT_USAGE;
+			status = TP_EXIT_USAGE;
 	}
-	o.progress = !quiet && isatty(STDERR_FILENO);
-	command = join_argv(argc, argv);
-	o.command = command;
-	o.stop = &stop_flag;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	status = tp_train(&o);
+	if (status < 0) {
+		o.train_paths = (const char *const *)argv + optind;
+		o.ntrain = (size_t)(argc - optind);
+		o.progress = !quiet && isatty(STDERR_FILENO);
+		command = join_argv(argc, argv);
+		o.command = command;
+		o.stop = &stop_flag;
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		status = tp_train(&o);
+	}
 	free(command);
 	tp_train_trial_free(trial);
-	for (int i = 0; i < nhp; i++)
-		free((char *)opts[NFIXED + 2 * (size_t)i].name);
-	free(opts);
+	tp_hp_options_free(opts, OPT_HP);
 	free(sets);
 	return tp_close_stdout(status);
 }

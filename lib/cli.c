@@ -48,6 +48,18 @@ tp_parse_f64(const char *s, double lo, double hi, const char *what,
 }
 
 void
+tp_bad_option(const char *arg, int c)
+{
+	/* getopt's own message plus a usage line would be two lines. */
+	if (c == ':')
+		tp_errorf("option '%s' needs a value (see %s --help)", arg,
+		          program_invocation_short_name);
+	else
+		tp_errorf("unknown option '%s' (see %s --help)", arg,
+		          program_invocation_short_name);
+}
+
+void
 tp_print_version(void)
 {
 	printf("%s (tp) %s\n", program_invocation_short_name, TP_VERSION);

@@ -15,6 +15,7 @@
 #include "tp/dataset.h"
 #include "tp/diag.h"
 #include "tp/record.h"
+#include "tp/sha256.h"
 
 /* qsort with a NULL base is undefined even for zero elements. */
 static void

@@ -5,6 +5,7 @@
  * resume) goes through hp_assign, so a value is checked the same way
  * whatever its origin.
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
@@ -322,4 +323,47 @@ tp_hp_default_text(int i, char *buf, int size)
 		snprintf(buf, (size_t)size, "%g", r->defnum);
 	else
 		snprintf(buf, (size_t)size, "%s (%s)", r->defstr, r->choices);
+}
+
+struct option *
+tp_hp_options(const struct option *fixed, size_t nfixed, int base)
+{
+	struct option *o = tp_xcalloc(nfixed + 2 * (size_t)NROWS + 1, sizeof *o);
+
+	memcpy(o, fixed, nfixed * sizeof *o);
+	for (int i = 0; i < NROWS; i++) {
+		char *dash = tp_xstrdup(rows[i].name);
+		for (char *q = dash; *q; q++)
+			if (*q == '_')
+				*q = '-';
+		o[nfixed + 2 * (size_t)i] = (struct option){dash, required_argument, NULL, base + i};
+		o[nfixed + 2 * (size_t)i + 1] =
+		    (struct option){rows[i].name, required_argument, NULL, base + i};
+	}
+	return o;
+}
+
+void
+tp_hp_options_free(struct option *opts, int base)
+{
+	if (!opts)
+		return;
+	for (struct option *o = opts; o->name; o++)
+		if (o->val >= base && o->val < base + NROWS && o->name != rows[o->val - base].name)
+			free((char *)o->name);
+	free(opts);
+}
+
+void
+tp_hp_usage(FILE *f)
+{
+	for (int i = 0; i < NROWS; i++) {
+		char opt[40], def[96];
+		size_t j;
+		for (j = 0; rows[i].name[j] && j < sizeof opt - 1; j++)
+			opt[j] = rows[i].name[j] == '_' ? '-' : rows[i].name[j];
+		opt[j] = '\0';
+		tp_hp_default_text(i, def, sizeof def);
+		fprintf(f, "      --%-18s %s [%s]\n", opt, rows[i].help, def);
+	}
 }

@@ -176,7 +176,8 @@ tp_sha256_update(struct tp_sha256 *s, const void *data, size_t n)
 		p += n / 64 * 64;
 		n %= 64;
 	}
-	memcpy(s->buf, p, n);
+	if (n)
+		memcpy(s->buf, p, n);
 	s->n = n;
 }
 

@@ -25,6 +25,7 @@
 
 #include "tp/atomic.h"
 #include "tp/record.h"
+#include "tp/sha256.h"
 #include "tp/space.h"
 #include "tp/store.h"
 #include "tp/table.h"

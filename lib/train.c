@@ -707,7 +707,8 @@ apply_keep_policy(struct trainer *tr)
 	size_t w = 0;
 	int deleted = 0;
 
-	qsort(tr->ck, n, sizeof *tr->ck, cmp_step_desc);
+	if (n > 1)
+		qsort(tr->ck, n, sizeof *tr->ck, cmp_step_desc);
 	for (size_t i = 0; i < n && i < (size_t)tr->hp.keep_latest; i++)
 		keep[i] = 1;
 	/* Best by metric, ties to the earlier step: repeated selection. */
@@ -933,7 +934,8 @@ resume_state(struct trainer *tr, struct tp_loader_state *ls)
 	}
 	closedir(d);
 	free(dir);
-	qsort(all, n, sizeof *all, cmp_step_desc);
+	if (n > 1)
+		qsort(all, n, sizeof *all, cmp_step_desc);
 	for (size_t i = 0; i < n; i++) {
 		struct tp_ckpt *c = tp_ckpt_open(all[i].path);
 		if (!c) {

@@ -19,14 +19,6 @@ struct tp_model;
 struct tp_model_config;
 struct tp_ckpt;
 
-/*
- * The model configuration of hp for data with `features` inputs and
- * `classes` classes (0: regression, one output and mean squared error).
- * 0, or -1 after printing what is inconsistent.
- */
-int tp_hp_model_config(const struct tp_hparams *hp, int64_t features,
-                       int64_t classes, struct tp_model_config *c) TP_WUR;
-
 /* Copy the parameters and batch-norm statistics of checkpoint c into m,
  * after checking that the layouts match view by view.  0 or -1 (printed). */
 int tp_artifact_restore(struct tp_model *m, const struct tp_ckpt *c) TP_WUR;

@@ -20,6 +20,11 @@ int tp_parse_i64(const char *s, int64_t lo, int64_t hi, const char *what,
 int tp_parse_f64(const char *s, double lo, double hi, const char *what,
                  double *out) TP_WUR;
 
+/* One line for a getopt_long failure (run with opterr = 0 and optstring
+ * starting with ':'): c is ':' for a missing value, else an unknown
+ * option; arg is argv[optind - 1]. */
+void tp_bad_option(const char *arg, int c);
+
 /* Prints "prog (tp) VERSION" to stdout. */
 void tp_print_version(void);
 

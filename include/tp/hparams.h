@@ -11,10 +11,13 @@
 #ifndef TP_HPARAMS_H
 #define TP_HPARAMS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tp/err.h"
 
+struct option;
 struct tp_val;
 struct tp_rb;
 
@@ -82,5 +85,17 @@ void tp_hp_write(const struct tp_hparams *hp, struct tp_rb *b, const char *key);
 const char *tp_hp_name(int i);
 const char *tp_hp_help(int i);
 void tp_hp_default_text(int i, char *buf, int size);
+
+/*
+ * A getopt_long table for a tool that takes hyperparameters as flags:
+ * fixed[0..nfixed), then every hyperparameter as --dash-name and
+ * --underscore_name, both with val = base + its row, then a zero entry.
+ * Free with tp_hp_options_free(opts, base).
+ */
+struct option *tp_hp_options(const struct option *fixed, size_t nfixed,
+                             int base);
+void tp_hp_options_free(struct option *opts, int base);
+/* The hyperparameter lines of --help: "--name  help [default]". */
+void tp_hp_usage(FILE *f);
 
 #endif

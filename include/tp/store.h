@@ -32,7 +32,6 @@
 #include <stdint.h>
 
 #include "tp/err.h"
-#include "tp/sha256.h" /* store.h users hash with it; kept for them */
 
 /* ---- what the store knows ---- */
 

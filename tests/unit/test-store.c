@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "tp/record.h"
+#include "tp/sha256.h"
 #include "tp/store.h"
 #include "tp/table.h"
 #include "tp/zio.h"
