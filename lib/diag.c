@@ -650,13 +650,20 @@ tp_diag_stability(struct tp_findings *f, const struct tp_trial *t,
 		at = t->diverged_step;
 		what = t->diverged_reason ? t->diverged_reason : "diverged";
 	} else if (c && c->n >= 12) {
-		/* A spike: loss above 2x the median of the previous 10 points. */
-		double win[10];
+		/* A spike: loss above 2x the median of the previous 10 points, and
+		 * by at least a tenth of the loss the run started from, so that
+		 * late wobbles of a loss near 0 (0.004 to 0.009) are not taken
+		 * for instabilities. */
+		double win[10], scale = 0;
+		for (size_t i = 0; i < 10; i++)
+			if (isfinite(c->val[i]) && c->val[i] > scale)
+				scale = c->val[i];
 		for (size_t i = 10; i < c->n && at < 0; i++) {
 			memcpy(win, c->val + i - 10, sizeof win);
 			xsort(win, 10, sizeof *win, cmp_dbl);
 			med = 0.5 * (win[4] + win[5]);
-			if (!isfinite(c->val[i]) || (med > 0 && c->val[i] > 2 * med)) {
+			if (!isfinite(c->val[i]) ||
+			    (med > 0 && c->val[i] > 2 * med && c->val[i] - med > 0.1 * scale)) {
 				at = c->step[i];
 				ratio = isfinite(c->val[i]) ? c->val[i] / med : INFINITY;
 			}

@@ -1,6 +1,6 @@
 # One round of the playbook's incremental tuning, as a Makefile.
 #
-#   make -f share/examples/demo.mk -j2 [OUT=demo-out] [TRIALS=6] [STEPS=1500]
+#   make -f share/examples/demo.mk -j2 [OUT=demo-out] [TRIALS=20] [STEPS=1500]
 #
 # Copy it and edit the variables and the space file to run your own study.
 # Every step is a file target, so a second make does only what is missing,
@@ -21,10 +21,10 @@ BIN    ?=
 OUT    ?= demo-out
 DATA   ?= $(TOP)/share/data/digits.csv.gz
 SPACE  ?= $(TOP)/share/examples/optimizer-comparison.space
-TRIALS ?= 6
+TRIALS ?= 20
 STEPS  ?= 1500
 SEED   ?= 1
-CHECKPOINTS ?= 5
+CHECKPOINTS ?= 15
 THREADS ?= 1
 
 tp = $(if $(BIN),$(BIN)/)
