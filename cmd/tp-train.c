@@ -1,6 +1,8 @@
 /*
  * tp-train: train a model for a fixed number of steps and stream what
- * happened.  Options and operands only; the loop is lib/train.c.
+ * happened.  Options and operands only; the loop is lib/train.c.  Under
+ * mpirun (built with make MPI=1) the ranks train one model data-parallel
+ * (doc/tp-distributed.7).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "tp/cli.h"
+#include "tp/dist.h"
 #include "tp/hparams.h"
 #include "tp/train.h"
 
@@ -58,6 +61,8 @@ usage(FILE *f)
 	        "usage: tp-train [options] [--HYPERPARAMETER VALUE ...] TRAIN...\n"
 	        "       tp-train --resume -d DIR [-q] [-o FILE] [--threads N] [--no-timing]\n"
 	        "Train for a fixed number of steps; stream records (tp-records(5)).\n"
+	        "Under mpirun (built with make MPI=1) the ranks train one model data-parallel\n"
+	        "(tp-distributed(7)).\n"
 	        "  -d, --run-dir DIR       write DIR/config.tpr and DIR/metrics.tpr\n"
 	        "      --valid FILE        validation set, evaluated every eval_every steps\n"
 	        "  -o, --metrics FILE      metrics stream (default: stdout without --run-dir)\n"
@@ -109,6 +114,7 @@ main(int argc, char **argv)
 {
 	struct tp_train_opts o;
 	struct tp_train_trial *trial = NULL;
+	struct tp_dist *dist = NULL;
 	struct option *opts;
 	const char *trial_path = NULL;
 	int64_t trial_index = 0, v;
@@ -211,7 +217,17 @@ main(int argc, char **argv)
 		o.stop = &stop_flag;
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
-		status = tp_train(&o);
+		dist = tp_dist_open();
+		o.dist = dist;
+		status = dist ? tp_train(&o) : TP_EXIT_USAGE;
+		/* A status not every rank reached may leave the others waiting
+		 * in a collective: end the whole job. */
+		if (status != TP_EXIT_OK && status != TP_EXIT_DIVERGED &&
+		    status != TP_EXIT_INTERRUPTED) {
+			fflush(stdout);
+			tp_dist_abort(dist, status);
+		}
+		tp_dist_close(dist);
 	}
 	free(command);
 	tp_train_trial_free(trial);

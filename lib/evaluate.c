@@ -92,12 +92,14 @@ tp_evaluate(struct tp_model *model, const struct tp_dataset *ds, size_t batch,
 	return tp_evaluate_rows(model, ds, batch, out, pred_out, NULL);
 }
 
-int
-tp_evaluate_rows(struct tp_model *model, const struct tp_dataset *ds,
-                 size_t batch, struct tp_metrics *out, float *pred_out,
-                 float *loss_out)
+/* Shard `shard` of `shards` of ds, as the loader cuts it. */
+static int
+eval_shard(struct tp_model *model, const struct tp_dataset *ds, size_t batch,
+           uint32_t shard, uint32_t shards, struct tp_metrics *out,
+           float *pred_out, float *loss_out)
 {
-	struct tp_loader_opts o = {.mode = TP_LOAD_EVAL, .batch = batch, .shards = 1};
+	struct tp_loader_opts o = {.mode = TP_LOAD_EVAL, .batch = batch,
+	                           .shard = shard, .shards = shards};
 	const struct tp_model_config *c = tp_model_get_config(model);
 	size_t k = (size_t)c->outputs, done = 0;
 	struct tp_loader *l;
@@ -136,6 +138,72 @@ tp_evaluate_rows(struct tp_model *model, const struct tp_dataset *ds,
 	free(loss);
 	free(z);
 	return rc;
+}
+
+int
+tp_evaluate_rows(struct tp_model *model, const struct tp_dataset *ds,
+                 size_t batch, struct tp_metrics *out, float *pred_out,
+                 float *loss_out)
+{
+	return eval_shard(model, ds, batch, 0, 1, out, pred_out, loss_out);
+}
+
+int
+tp_evaluate_shard(struct tp_model *model, const struct tp_dataset *ds,
+                  size_t batch, uint32_t shard, uint32_t shards,
+                  struct tp_metrics *out)
+{
+	return eval_shard(model, ds, batch, shard, shards, out, NULL, NULL);
+}
+
+/* The sums in a fixed order: the scalars, then the per-class arrays. */
+size_t
+tp_metrics_nsums(const struct tp_metrics *m)
+{
+	size_t k = m->classes > 0 ? (size_t)m->classes : 0;
+
+	return 7 + 2 * k + (m->confusion ? k * k : 0);
+}
+
+void
+tp_metrics_pack(const struct tp_metrics *m, double *sums)
+{
+	size_t k = m->classes > 0 ? (size_t)m->classes : 0, j = 0;
+
+	sums[j++] = (double)m->count;
+	sums[j++] = m->weight;
+	sums[j++] = m->loss_sum;
+	sums[j++] = m->correct;
+	sums[j++] = m->topk_correct;
+	sums[j++] = m->se_sum;
+	sums[j++] = m->ae_sum;
+	for (size_t i = 0; i < k; i++)
+		sums[j++] = (double)m->class_count[i];
+	for (size_t i = 0; i < k; i++)
+		sums[j++] = (double)m->class_correct[i];
+	for (size_t i = 0; m->confusion && i < k * k; i++)
+		sums[j++] = (double)m->confusion[i];
+}
+
+void
+tp_metrics_unpack(struct tp_metrics *m, const double *sums)
+{
+	size_t k = m->classes > 0 ? (size_t)m->classes : 0, j = 0;
+
+	/* Counts travel as doubles: exact below 2^53 examples. */
+	m->count = (int64_t)sums[j++];
+	m->weight = sums[j++];
+	m->loss_sum = sums[j++];
+	m->correct = sums[j++];
+	m->topk_correct = sums[j++];
+	m->se_sum = sums[j++];
+	m->ae_sum = sums[j++];
+	for (size_t i = 0; i < k; i++)
+		m->class_count[i] = (int64_t)sums[j++];
+	for (size_t i = 0; i < k; i++)
+		m->class_correct[i] = (int64_t)sums[j++];
+	for (size_t i = 0; m->confusion && i < k * k; i++)
+		m->confusion[i] = (int64_t)sums[j++];
 }
 
 int

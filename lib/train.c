@@ -18,6 +18,17 @@
  * position, the open train-record window and the length of metrics.tpr at
  * that step.  Resuming truncates metrics.tpr to that length and continues,
  * so the stream holds every record once.
+ *
+ * Data parallel (tp/dist.h, doc/tp-distributed.7): every rank draws the
+ * same global batch from the same loader (in memory, one data seed) and
+ * computes the gradient of its contiguous block of rows; per-rank weighted
+ * sums are added in rank order (identical bits on every rank), so the loss
+ * is sum w l / sum w over the global batch as with one rank.  Decisions
+ * that end the loop (divergence, an error, a stop signal) are taken from
+ * summed values, so every rank takes them at the same step.  Batch-norm
+ * statistics are per rank during training (its own ghost batches) and
+ * averaged across ranks before every evaluation and checkpoint.  Rank 0
+ * alone writes records and files.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +44,7 @@
 #include "tp/atomic.h"
 #include "tp/ckpt.h"
 #include "tp/dataset.h"
+#include "tp/dist.h"
 #include "tp/evaluate.h"
 #include "tp/hpconfig.h"
 #include "tp/linalg.h"
@@ -47,9 +59,11 @@
 /* Streams derived from hp.seed. */
 enum { SEED_INIT = 1, SEED_DROPOUT = 2, SEED_DATA = 3, SEED_SUBSET = 4 };
 
-enum phase { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_UPDATE, PH_EVAL, PH_CKPT, PH_N };
+/* PH_REDUCE (the sums across ranks) is written only by P-rank runs. */
+enum phase { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_UPDATE, PH_EVAL, PH_CKPT,
+             PH_REDUCE, PH_N };
 static const char *const phase_names[PH_N] = {
-	"data", "forward", "backward", "update", "eval", "checkpoint",
+	"data", "forward", "backward", "update", "eval", "checkpoint", "reduce",
 };
 
 /* A record copied out of its reader, kept alive with its own reader. */
@@ -109,6 +123,12 @@ struct trainer {
 	double valid_metrics[3];
 	int have_valid_metrics;
 	int64_t valid_metrics_step; /* the step they were measured at */
+
+	/* ranks */
+	struct tp_dist *dist;
+	int rank, nranks;
+	int stop_agreed;    /* every rank saw the stop request (P > 1) */
+	uint64_t drop_seed; /* per-step dropout streams of P-rank runs */
 
 	/* timing */
 	double t_start, phase[PH_N], win_start, win_wait, last_progress;
@@ -268,7 +288,7 @@ static void
 put_times(struct trainer *tr)
 {
 	tp_rb_map_begin(&tr->rb, "time");
-	for (int i = 0; i < PH_N; i++)
+	for (int i = 0; i < (tr->nranks > 1 ? PH_N : PH_REDUCE); i++)
 		tp_rb_f64(&tr->rb, phase_names[i], tr->phase[i]);
 	tp_rb_map_end(&tr->rb);
 }
@@ -302,6 +322,8 @@ config_keys(struct trainer *tr, struct tp_rb *b)
 	tp_model_params(tr->model, &n);
 	tp_rb_u64(b, "parameters", n);
 	tp_rb_i64(b, "threads", tp_blas_threads());
+	if (tr->nranks > 1)
+		tp_rb_i64(b, "ranks", tr->nranks);
 	if (tr->command)
 		tp_rb_str(b, "command", tr->command);
 }
@@ -341,6 +363,8 @@ open_outputs(struct trainer *tr)
 {
 	const struct tp_train_opts *o = tr->o;
 
+	if (tr->rank != 0)
+		return 0;
 	if (o->run_dir) {
 		char *path = run_path(tr, "metrics.tpr");
 		int flags = TP_ZOUT_PLAIN | TP_WR_FLUSH;
@@ -536,7 +560,20 @@ setup(struct trainer *tr)
 		tp_errorf("batch norm needs batch_size >= 2");
 		return TP_EXIT_USAGE;
 	}
-	tr->model = tp_model_new(&mc, (int)hp->batch_size);
+	if (hp->batch_size < tr->nranks) {
+		tp_errorf("batch_size %lld is smaller than the %d ranks: each rank "
+		          "needs a share of every batch", (long long)hp->batch_size,
+		          tr->nranks);
+		return TP_EXIT_USAGE;
+	}
+	if (mc.norm == TP_NORM_BATCH && hp->batch_size / tr->nranks < 2) {
+		tp_errorf("batch norm needs batch_size >= 2 per rank (%d ranks)",
+		          tr->nranks);
+		return TP_EXIT_USAGE;
+	}
+	/* Each rank holds activations for its share of the batch only. */
+	tr->model = tp_model_new(&mc, (int)((hp->batch_size + tr->nranks - 1) /
+	                                    tr->nranks));
 	if (!tr->model)
 		return TP_EXIT_USAGE;
 	tp_model_init(tr->model, tp_seed_derive((uint64_t)hp->seed, SEED_INIT));
@@ -551,7 +588,8 @@ setup(struct trainer *tr)
 		if (!views[i].decay &&
 		    tp_optim_no_decay(tr->opt, views[i].offset, views[i].count) != 0)
 			return TP_EXIT_RUNTIME;
-	tp_rng_seed(&tr->drop_rng, tp_seed_derive((uint64_t)hp->seed, SEED_DROPOUT));
+	tr->drop_seed = tp_seed_derive((uint64_t)hp->seed, SEED_DROPOUT);
+	tp_rng_seed(&tr->drop_rng, tr->drop_seed);
 	tr->data_seed = hp->data_seed >= 0 ? (uint64_t)hp->data_seed
 	                                   : tp_seed_derive((uint64_t)hp->seed, SEED_DATA);
 	tr->eval_batch = hp->eval_batch_size > 0 ? (size_t)hp->eval_batch_size
@@ -762,6 +800,10 @@ save_checkpoint(struct trainer *tr, char *path)
 	int has_metric = 0;
 	double metric = 0;
 
+	if (tr->rank != 0) {
+		free(path);
+		return TP_EXIT_OK;
+	}
 	if (write_full_ckpt(tr, path) != 0) {
 		tp_errorf("stopping at step %lld: no safe checkpoint (previous ones are intact)",
 		          (long long)tr->step);
@@ -967,15 +1009,69 @@ resume_state(struct trainer *tr, struct tp_loader_state *ls)
 	return rc < 0 ? -1 : found;
 }
 
+/*
+ * Average the batch-norm running statistics over the ranks, before an
+ * evaluation or a checkpoint (playbook: multi-host pipelines).  Each rank
+ * updated them from its own ghost batches; the update is linear, so with
+ * equal shares the average equals one rank's statistics over all the ghost
+ * batches (up to rounding), whenever it is taken.
+ */
+static int
+sync_buffers(struct trainer *tr)
+{
+	size_t nb;
+	float *bu = tp_model_buffers(tr->model, &nb);
+	double t = now();
+
+	if (tr->nranks < 2 || nb == 0)
+		return 0;
+	if (tp_dist_sum_f32(tr->dist, bu, nb) != 0)
+		return -1;
+	for (size_t i = 0; i < nb; i++)
+		bu[i] /= (float)tr->nranks;
+	tr->phase[PH_REDUCE] += now() - t;
+	return 0;
+}
+
+/*
+ * Ranks other than 0 restore the checkpoint rank 0 chose (it alone scans,
+ * cleans and deletes in ckpt/); the step travels by broadcast.  1 resumed,
+ * 0 nothing to resume from, -1 error.
+ */
+static int
+resume_ranks(struct trainer *tr, int resumed, struct tp_loader_state *ls)
+{
+	int64_t step = resumed < 0 ? -2 : resumed ? tr->step : -1;
+	struct tp_ckpt *c;
+	char *path;
+	int rc;
+
+	if (tp_dist_bcast(tr->dist, &step, sizeof step, 0) != 0 || step == -2)
+		return -1;
+	if (tr->rank == 0 || step < 0)
+		return step >= 0;
+	path = ckpt_path(tr, step);
+	c = tp_ckpt_open(path);
+	free(path);
+	if (!c)
+		return -1;
+	rc = restore_full(tr, c, ls);
+	tp_ckpt_close(c);
+	return rc == 0 ? 1 : -1;
+}
+
 /* The final model artifact, RUN_DIR/model.tpm. */
 static int
 write_model_artifact(struct trainer *tr)
 {
-	char *path = run_path(tr, "model.tpm");
+	char *path;
 	struct tp_ckpt_blob blobs[2];
 	size_t n;
 	int rc;
 
+	if (tr->rank != 0)
+		return 0;
+	path = run_path(tr, "model.tpm");
 	model_manifest(tr, &tr->mrb, "model");
 	n = model_blobs(tr, blobs);
 	rc = tp_ckpt_write(path, &tr->mrb, blobs, n, tr->o->ckpt_level);
@@ -994,7 +1090,23 @@ evaluate_split(struct trainer *tr, const struct tp_dataset *ds,
 
 	tp_metrics_init(&m, (int)ds->h.classes,
 	                tp_model_get_config(tr->model)->outputs, 0, 0);
-	rc = tp_evaluate(tr->model, ds, tr->eval_batch, &m, NULL);
+	if (tr->nranks > 1) {
+		/* Each rank its shard; the sums and a failure flag added up, so
+		 * every rank leaves with the same metrics or the same error. */
+		size_t ns = tp_metrics_nsums(&m);
+		double *sums = tp_xmallocarray(ns + 1, sizeof *sums);
+		rc = tp_evaluate_shard(tr->model, ds, tr->eval_batch, (uint32_t)tr->rank,
+		                       (uint32_t)tr->nranks, &m);
+		tp_metrics_pack(&m, sums);
+		sums[ns] = rc != 0;
+		if (tp_dist_sum_f64(tr->dist, sums, ns + 1) != 0 || sums[ns] > 0)
+			rc = -1;
+		else
+			tp_metrics_unpack(&m, sums);
+		free(sums);
+	} else {
+		rc = tp_evaluate(tr->model, ds, tr->eval_batch, &m, NULL);
+	}
 	if (rc == 0) {
 		tp_rb_begin(&tr->rb, "eval");
 		tp_rb_i64(&tr->rb, "step", tr->step);
@@ -1074,7 +1186,8 @@ diverged(struct trainer *tr, const char *reason)
 	put_ids(tr, &tr->rb);
 	if (emit(tr) != 0)
 		return TP_EXIT_RUNTIME;
-	tp_errorf("diverged at step %lld: %s", (long long)tr->step + 1, reason);
+	if (tr->rank == 0)
+		tp_errorf("diverged at step %lld: %s", (long long)tr->step + 1, reason);
 	return TP_EXIT_DIVERGED;
 }
 
@@ -1142,6 +1255,115 @@ train_step(struct trainer *tr, double *loss, double *lr, double *gnorm)
 	return TP_EXIT_OK;
 }
 
+/*
+ * One update of a P-rank run; TP_EXIT_OK or the reason to stop, the same on
+ * every rank.  Rank r computes rows [r*B/P, (r+1)*B/P) of the global batch:
+ * a contiguous block, so when ghost_batch divides B/P the ghost batches are
+ * those of a 1-rank run.  Its gradient is of its own weighted mean; scaled
+ * by W_r/W (W_r its weight, W the batch's) and summed over ranks it is the
+ * gradient of sum w l / sum w over the whole batch.
+ */
+static int
+train_step_ranks(struct trainer *tr, double *loss, double *lr, double *gnorm)
+{
+	size_t np, ng, lo, hi;
+	float *params = tp_model_params(tr->model, &np);
+	float *grads = tp_model_grads(tr->model, &ng);
+	const struct tp_ds_batch *db;
+	double t0 = now(), t1, t2, t3, t4, t5, wr = 0, lossr = 0, red[4];
+	const char *bad = NULL;
+	int any = 0, failed = 0;
+	float scale;
+
+	if (tp_loader_next(tr->loader, &db) != 1)
+		return TP_EXIT_RUNTIME;
+	t1 = now();
+	lo = db->n * (size_t)tr->rank / (size_t)tr->nranks;
+	hi = db->n * (size_t)(tr->rank + 1) / (size_t)tr->nranks;
+	for (size_t i = lo; i < hi; i++) {
+		wr += db->w[i];
+		any |= db->w[i] != 0;
+	}
+	/* Dropout masks from (seed, step, rank): no generator state per rank
+	 * to save, so a checkpoint resumes exactly on the same P. */
+	tp_rng_seed(&tr->drop_rng, tp_seed_derive(tp_seed_derive(tr->drop_seed,
+	            (uint64_t)tr->step), (uint64_t)tr->rank));
+	t2 = t1;
+	if (any) {
+		struct tp_batch b = {.x = db->x + lo * db->d,
+		                     .label = db->y ? db->y + lo : NULL,
+		                     .target = db->t ? db->t + lo : NULL,
+		                     .w = db->w + lo, .n = (int)(hi - lo)};
+		failed = tp_model_forward(tr->model, &b, &tr->drop_rng, &lossr) != 0;
+		t2 = now();
+		if (!failed)
+			tp_model_backward(tr->model);
+	}
+	if (!any || failed) {
+		/* Nothing to add, but the rank still takes part in the sums. */
+		memset(grads, 0, ng * sizeof *grads);
+		wr = lossr = 0;
+	}
+	t3 = now();
+	red[0] = wr * lossr;
+	red[1] = wr;
+	red[2] = failed;
+	red[3] = tr->o->stop && *tr->o->stop;
+	if (tp_dist_sum_f64(tr->dist, red, 4) != 0)
+		return TP_EXIT_RUNTIME;
+	tr->stop_agreed = red[3] > 0;
+	if (red[2] > 0)
+		return TP_EXIT_RUNTIME; /* the failing rank said why */
+	if (!(red[1] > 0)) {
+		if (tr->rank == 0)
+			tp_errorf("step %lld: the batch has a total weight of 0",
+			          (long long)tr->step + 1);
+		return TP_EXIT_RUNTIME;
+	}
+	*loss = red[0] / red[1];
+	if (!isfinite(*loss))
+		return diverged(tr, isnan(*loss) ? "loss is NaN" : "loss is infinite");
+	scale = (float)(wr / red[1]);
+	for (size_t i = 0; i < ng; i++)
+		grads[i] *= scale;
+	if (tp_dist_sum_f32(tr->dist, grads, ng) != 0)
+		return TP_EXIT_RUNTIME;
+	t4 = now();
+	*gnorm = tp_optim_clip_grad_norm(grads, ng, tr->hp.clip_norm);
+	if (!isfinite(*gnorm))
+		return diverged(tr, "gradient norm is not finite");
+	*lr = tp_schedule_lr(&tr->sched, (uint64_t)tr->step);
+	tp_optim_step(tr->opt, params, grads, *lr);
+	if (!tp_model_finite(tr->model, &bad)) {
+		char why[128];
+		snprintf(why, sizeof why, "%s is not finite", bad ? bad : "a parameter");
+		return diverged(tr, why);
+	}
+	t5 = now();
+	tr->phase[PH_DATA] += t1 - t0;
+	tr->phase[PH_FORWARD] += t2 - t1;
+	tr->phase[PH_BACKWARD] += t3 - t2;
+	tr->phase[PH_REDUCE] += t4 - t3;
+	tr->phase[PH_UPDATE] += t5 - t4;
+	tr->win_wait += t1 - t0;
+	tr->step++;
+	tr->examples += (int64_t)db->valid;
+	tr->win_examples += (int64_t)db->valid;
+	tr->win_steps++;
+	tr->win_loss += *loss;
+	return TP_EXIT_OK;
+}
+
+static int
+stop_requested(const struct trainer *tr)
+{
+	/* With several ranks, the request as summed at the last step: every
+	 * rank stops at the same step. */
+	if (tr->nranks > 1)
+		return tr->stop_agreed;
+	return tr->o->stop && *tr->o->stop;
+}
+
 static int
 run(struct trainer *tr, int resumed)
 {
@@ -1159,20 +1381,25 @@ run(struct trainer *tr, int resumed)
 	while (tr->step < hp->steps) {
 		int ck, rc;
 
-		if (tr->o->stop && *tr->o->stop) {
+		if (stop_requested(tr)) {
 			status = TP_EXIT_INTERRUPTED;
-			tp_errorf("interrupted at step %lld%s", (long long)tr->step,
-			          ckpt_on ? ", saving a checkpoint" : "");
+			if (tr->rank == 0)
+				tp_errorf("interrupted at step %lld%s", (long long)tr->step,
+				          ckpt_on ? ", saving a checkpoint" : "");
 			/* A preemption checkpoint: no record, so the resumed stream
 			 * is the one an uninterrupted run writes. */
 			if (ckpt_on && tr->step > 0) {
+				if (sync_buffers(tr) != 0)
+					return TP_EXIT_RUNTIME;
 				rc = save_checkpoint(tr, ckpt_path(tr, tr->step));
 				if (rc != TP_EXIT_OK)
 					return rc;
 			}
 			return status;
 		}
-		if ((rc = train_step(tr, &loss, &lr, &gnorm)) != TP_EXIT_OK)
+		rc = tr->nranks > 1 ? train_step_ranks(tr, &loss, &lr, &gnorm)
+		                    : train_step(tr, &loss, &lr, &gnorm);
+		if (rc != TP_EXIT_OK)
 			return rc;
 		if (tr->step % hp->log_every == 0 || tr->step == hp->steps)
 			if (write_train(tr, lr, gnorm, now()) != 0)
@@ -1181,7 +1408,11 @@ run(struct trainer *tr, int resumed)
 		if ((hp->eval_every > 0 && tr->step % hp->eval_every == 0) ||
 		    tr->step == hp->steps || ck) {
 			double te = now();
-			char *cpath = ck ? ckpt_path(tr, tr->step) : NULL;
+			char *cpath;
+
+			if (sync_buffers(tr) != 0)
+				return TP_EXIT_RUNTIME;
+			cpath = ck ? ckpt_path(tr, tr->step) : NULL;
 			if ((tr->have_valid &&
 			     evaluate_split(tr, &tr->valid, "valid", tr->valid_path, cpath) != 0) ||
 			    (tr->have_subset &&
@@ -1193,10 +1424,10 @@ run(struct trainer *tr, int resumed)
 			if (ck && (rc = save_checkpoint(tr, cpath)) != TP_EXIT_OK)
 				return rc;
 		}
-		if (tr->o->progress)
+		if (tr->o->progress && tr->rank == 0)
 			progress(tr, loss, tr->step == hp->steps);
 	}
-	if (tr->o->timing && tr->step > 0) {
+	if (tr->o->timing && tr->step > 0 && tr->rank == 0) {
 		double f = tr->phase[PH_DATA] / (now() - tr->t_start);
 		if (f > tr->o->input_bound)
 			tp_warnf("input-bound: %.0f%% of the time was spent waiting for data",
@@ -1223,7 +1454,7 @@ start(struct trainer *tr)
 		return status;
 	if (tr->init_from && warm_start(tr) != 0)
 		return TP_EXIT_RUNTIME;
-	if (tr->o->run_dir) {
+	if (tr->o->run_dir && tr->rank == 0) {
 		if (tp_mkdir_p(tr->o->run_dir) != 0)
 			return TP_EXIT_RUNTIME;
 		dir = run_path(tr, "ckpt");
@@ -1236,10 +1467,13 @@ start(struct trainer *tr)
 		free(dir);
 	}
 	if (tr->o->resume) {
-		resumed = resume_state(tr, &ls);
+		if (tr->rank == 0)
+			resumed = resume_state(tr, &ls);
+		if (tr->nranks > 1)
+			resumed = resume_ranks(tr, resumed, &ls);
 		if (resumed < 0)
 			return TP_EXIT_RUNTIME;
-	} else if (tr->o->run_dir && write_config_file(tr) != 0) {
+	} else if (tr->o->run_dir && tr->rank == 0 && write_config_file(tr) != 0) {
 		return TP_EXIT_RUNTIME;
 	}
 	if (open_loader(tr, resumed ? &ls : NULL) != 0)
@@ -1271,7 +1505,14 @@ tp_train(const struct tp_train_opts *o)
 	tp_dataset_init(&tr.subset);
 	tp_rb_init(&tr.rb);
 	tp_rb_init(&tr.mrb);
-	tp_blas_set_threads(o->threads);
+	tr.dist = o->dist;
+	tr.rank = tp_dist_rank(o->dist);
+	tr.nranks = tp_dist_size(o->dist);
+	/* Ranks share the cores: one OpenBLAS thread each unless told. */
+	if (tr.nranks > 1 && o->threads <= 0 && !getenv("OPENBLAS_NUM_THREADS"))
+		tp_blas_set_threads(1);
+	else
+		tp_blas_set_threads(o->threads);
 	status = start(&tr);
 	if (close_outputs(&tr) != 0 && status == TP_EXIT_OK)
 		status = TP_EXIT_RUNTIME;

@@ -57,6 +57,25 @@ int tp_evaluate_rows(struct tp_model *m, const struct tp_dataset *ds,
                      size_t batch, struct tp_metrics *out, float *pred_out,
                      float *loss_out) TP_WUR;
 
+/*
+ * tp_evaluate on shard `shard` of `shards` of ds only (every shards-th
+ * example, or whole files when ds has at least `shards` of them, as the
+ * loader cuts shards): a data-parallel evaluation where each rank adds its
+ * shard and the sums are then added across ranks (tp_metrics_pack).
+ * 0 or -1 (printed).
+ */
+int tp_evaluate_shard(struct tp_model *m, const struct tp_dataset *ds,
+                      size_t batch, uint32_t shard, uint32_t shards,
+                      struct tp_metrics *out) TP_WUR;
+
+/* The sums of m as tp_metrics_nsums(m) doubles (counts included, exact
+ * below 2^53), and back: to add metrics of several processes elementwise.
+ * unpack overwrites every sum of m (initialized with the same classes,
+ * outputs, confusion and topk as the packed one). */
+size_t tp_metrics_nsums(const struct tp_metrics *m);
+void tp_metrics_pack(const struct tp_metrics *m, double *sums);
+void tp_metrics_unpack(struct tp_metrics *m, const double *sums);
+
 /* The metrics as keys of the record under construction: loss, error,
  * accuracy (or mse, mae), count, class_count, class_correct, top_k
  * accuracy, confusion. */

@@ -12,6 +12,13 @@
  * written at virtual-epoch intervals and a run can resume from the latest
  * valid one, bit for bit: parameters, optimizer state, every RNG, the data
  * loader's position and the metrics stream's length are all in it.
+ *
+ * Data parallel (doc/tp-distributed.7): with a tp_dist of P > 1 ranks, every
+ * rank loads the whole training set and draws the same global batches (same
+ * data seed); rank r computes the gradient of rows [r*B/P, (r+1)*B/P) of
+ * each, the weighted gradients and losses are summed across ranks in rank
+ * order before clipping and the update, so every rank holds the same
+ * parameters.  Only rank 0 writes records, files and checkpoints.
  */
 #ifndef TP_TRAIN_H
 #define TP_TRAIN_H
@@ -23,6 +30,7 @@
 #include "tp/err.h"
 #include "tp/hparams.h"
 
+struct tp_dist;
 struct tp_val;
 
 struct tp_train_opts {
@@ -44,6 +52,7 @@ struct tp_train_opts {
 	const struct tp_val *scientific; /* the trial's scientific values, or NULL */
 	const char *command;      /* the command line, for reproduction */
 	volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
+	struct tp_dist *dist;     /* the ranks of a data-parallel run, or NULL */
 };
 
 /* Defaults: hyperparameter defaults, timing on, input_bound 0.25, trial -1. */
@@ -53,7 +62,11 @@ void tp_train_opts_init(struct tp_train_opts *o);
  * Train as o says.  Returns an exit code of tp/err.h: TP_EXIT_OK,
  * TP_EXIT_USAGE (inconsistent configuration, found before any work),
  * TP_EXIT_RUNTIME (I/O or data), TP_EXIT_DIVERGED (a "diverged" record was
- * written), TP_EXIT_CKPT, TP_EXIT_INTERRUPTED.
+ * written), TP_EXIT_CKPT, TP_EXIT_INTERRUPTED.  With several ranks,
+ * TP_EXIT_OK, TP_EXIT_DIVERGED and TP_EXIT_INTERRUPTED are reached by every
+ * rank at the same step; any other status may be one rank's alone while the
+ * others wait in a collective, so the caller ends the job with
+ * tp_dist_abort.
  */
 int tp_train(const struct tp_train_opts *o) TP_WUR;
 
