@@ -104,7 +104,7 @@ install: all
 	cp -R share/data share/examples $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-mpi build-san-mpi
 
 -include $(LIB_OBJ:.o=.d) $(PROGS:$(BUILD)/bin/%=$(BUILD)/cmd/%.d) \
 	$(TESTS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)

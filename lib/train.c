@@ -1395,10 +1395,14 @@ run(struct trainer *tr, int resumed)
 				if (rc != TP_EXIT_OK)
 					return rc;
 			}
-			return status;
+			/* After the checkpoint: its metrics length leaves the summary
+			 * out, so a resumed stream is still the uninterrupted one. */
+			return write_summary(tr, status) == 0 ? status : TP_EXIT_RUNTIME;
 		}
 		rc = tr->nranks > 1 ? train_step_ranks(tr, &loss, &lr, &gnorm)
 		                    : train_step(tr, &loss, &lr, &gnorm);
+		if (rc == TP_EXIT_DIVERGED)
+			return write_summary(tr, rc) == 0 ? rc : TP_EXIT_RUNTIME;
 		if (rc != TP_EXIT_OK)
 			return rc;
 		if (tr->step % hp->log_every == 0 || tr->step == hp->steps)

@@ -66,6 +66,7 @@ t_exit 2 "unknown hyperparameter 'warp'" "unknown name in a trial" tp-train --tr
 t_exit 4 'diverged at step [0-9]+' "divergence exits 4" \
 	tp-train --threads 1 --optimizer sgd --lr 1e5 --steps 200 -o div.tpr "$T"
 t_eq "diverged record written" "$(tp-cat -t diverged -c div.tpr)" 1
+t_eq "then a summary that says so" "$(tp-cat -t summary -k status -H div.tpr)" diverged
 
 # Configuration errors are refused before any work, exit 2, one line.
 t_exit 2 "unknown option '--learning-rate'" "unknown flag" tp-train --learning-rate 1 "$T"
