@@ -1208,6 +1208,39 @@ write_summary(struct trainer *tr, int status)
 	return emit(tr);
 }
 
+/* Clip, schedule, update and check: the part of a step that is the same
+ * on one rank and on many.  TP_EXIT_OK or TP_EXIT_DIVERGED (recorded). */
+static int
+apply_update(struct trainer *tr, float *params, float *grads, size_t n,
+             double *lr, double *gnorm)
+{
+	const char *bad = NULL;
+
+	*gnorm = tp_optim_clip_grad_norm(grads, n, tr->hp.clip_norm);
+	if (!isfinite(*gnorm))
+		return diverged(tr, "gradient norm is not finite");
+	*lr = tp_schedule_lr(&tr->sched, (uint64_t)tr->step);
+	tp_optim_step(tr->opt, params, grads, *lr);
+	if (!tp_model_finite(tr->model, &bad)) {
+		char why[128];
+		snprintf(why, sizeof why, "%s is not finite", bad ? bad : "a parameter");
+		return diverged(tr, why);
+	}
+	return TP_EXIT_OK;
+}
+
+/* A step done: position and the open train-record window. */
+static void
+count_step(struct trainer *tr, size_t valid, double waited, double loss)
+{
+	tr->win_wait += waited;
+	tr->step++;
+	tr->examples += (int64_t)valid;
+	tr->win_examples += (int64_t)valid;
+	tr->win_steps++;
+	tr->win_loss += loss;
+}
+
 /* One update; TP_EXIT_OK or the reason to stop. */
 static int
 train_step(struct trainer *tr, double *loss, double *lr, double *gnorm)
@@ -1217,7 +1250,7 @@ train_step(struct trainer *tr, double *loss, double *lr, double *gnorm)
 	float *grads = tp_model_grads(tr->model, &ng);
 	const struct tp_ds_batch *db;
 	double t0 = now(), t1, t2, t3, t4;
-	const char *bad = NULL;
+	int rc;
 
 	if (tp_loader_next(tr->loader, &db) != 1)
 		return TP_EXIT_RUNTIME;
@@ -1231,27 +1264,14 @@ train_step(struct trainer *tr, double *loss, double *lr, double *gnorm)
 		return diverged(tr, isnan(*loss) ? "loss is NaN" : "loss is infinite");
 	tp_model_backward(tr->model);
 	t3 = now();
-	*gnorm = tp_optim_clip_grad_norm(grads, ng, tr->hp.clip_norm);
-	if (!isfinite(*gnorm))
-		return diverged(tr, "gradient norm is not finite");
-	*lr = tp_schedule_lr(&tr->sched, (uint64_t)tr->step);
-	tp_optim_step(tr->opt, params, grads, *lr);
-	if (!tp_model_finite(tr->model, &bad)) {
-		char why[128];
-		snprintf(why, sizeof why, "%s is not finite", bad ? bad : "a parameter");
-		return diverged(tr, why);
-	}
+	if ((rc = apply_update(tr, params, grads, ng, lr, gnorm)) != TP_EXIT_OK)
+		return rc;
 	t4 = now();
 	tr->phase[PH_DATA] += t1 - t0;
 	tr->phase[PH_FORWARD] += t2 - t1;
 	tr->phase[PH_BACKWARD] += t3 - t2;
 	tr->phase[PH_UPDATE] += t4 - t3;
-	tr->win_wait += t1 - t0;
-	tr->step++;
-	tr->examples += (int64_t)db->valid;
-	tr->win_examples += (int64_t)db->valid;
-	tr->win_steps++;
-	tr->win_loss += *loss;
+	count_step(tr, db->valid, t1 - t0, *loss);
 	return TP_EXIT_OK;
 }
 
@@ -1271,8 +1291,7 @@ train_step_ranks(struct trainer *tr, double *loss, double *lr, double *gnorm)
 	float *grads = tp_model_grads(tr->model, &ng);
 	const struct tp_ds_batch *db;
 	double t0 = now(), t1, t2, t3, t4, t5, wr = 0, lossr = 0, red[4];
-	const char *bad = NULL;
-	int any = 0, failed = 0;
+	int any = 0, failed = 0, rc;
 	float scale;
 
 	if (tp_loader_next(tr->loader, &db) != 1)
@@ -1329,28 +1348,15 @@ train_step_ranks(struct trainer *tr, double *loss, double *lr, double *gnorm)
 	if (tp_dist_sum_f32(tr->dist, grads, ng) != 0)
 		return TP_EXIT_RUNTIME;
 	t4 = now();
-	*gnorm = tp_optim_clip_grad_norm(grads, ng, tr->hp.clip_norm);
-	if (!isfinite(*gnorm))
-		return diverged(tr, "gradient norm is not finite");
-	*lr = tp_schedule_lr(&tr->sched, (uint64_t)tr->step);
-	tp_optim_step(tr->opt, params, grads, *lr);
-	if (!tp_model_finite(tr->model, &bad)) {
-		char why[128];
-		snprintf(why, sizeof why, "%s is not finite", bad ? bad : "a parameter");
-		return diverged(tr, why);
-	}
+	if ((rc = apply_update(tr, params, grads, ng, lr, gnorm)) != TP_EXIT_OK)
+		return rc;
 	t5 = now();
 	tr->phase[PH_DATA] += t1 - t0;
 	tr->phase[PH_FORWARD] += t2 - t1;
 	tr->phase[PH_BACKWARD] += t3 - t2;
 	tr->phase[PH_REDUCE] += t4 - t3;
 	tr->phase[PH_UPDATE] += t5 - t4;
-	tr->win_wait += t1 - t0;
-	tr->step++;
-	tr->examples += (int64_t)db->valid;
-	tr->win_examples += (int64_t)db->valid;
-	tr->win_steps++;
-	tr->win_loss += *loss;
+	count_step(tr, db->valid, t1 - t0, *loss);
 	return TP_EXIT_OK;
 }
 
