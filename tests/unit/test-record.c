@@ -9,48 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "tp/err.h"
 #include "tp/record.h"
 #include "tp/zio.h"
-
-static int saved_fd = -1;
-
-static void
-cap_begin(void)
-{
-	int fd = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	fflush(stderr);
-	saved_fd = dup(2);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static char *
-cap_end(void)
-{
-	static char buf[4096];
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	f = fopen("stderr.txt", "r");
-	n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
-static int
-one_line(const char *s)
-{
-	const char *nl = strchr(s, '\n');
-	return nl && nl[1] == '\0';
-}
 
 /* The bytes of a one-value record {"v": value} built by fn. */
 static int

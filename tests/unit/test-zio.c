@@ -10,49 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "tp/err.h"
 #include "tp/zio.h"
 
 /* ---- stderr capture: the one-line messages are part of the contract ---- */
-static int saved_fd = -1;
-
-static void
-cap_begin(void)
-{
-	int fd = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	fflush(stderr);
-	saved_fd = dup(2);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static char *
-cap_end(void)
-{
-	static char buf[4096];
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	f = fopen("stderr.txt", "r");
-	n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
-static int
-one_line(const char *s)
-{
-	const char *nl = strchr(s, '\n');
-	return nl && nl[1] == '\0';
-}
-
 static void
 put_file(const char *path, const void *p, size_t n)
 {
