@@ -239,26 +239,6 @@ tp_diag_boundary(struct tp_findings *f, const struct tp_trial *t, size_t n,
 	free(keys);
 }
 
-/* The scientific values of a trial as text, for grouping. */
-static void
-sci_key(const struct tp_trial *t, char *buf, size_t n)
-{
-	size_t o = 0;
-
-	buf[0] = 0;
-	for (size_t j = 0; j < t->nparams && o < n; j++) {
-		const struct tp_tparam *p = &t->params[j];
-		if (!p->scientific)
-			continue;
-		if (p->type == TP_TV_STR)
-			o += (size_t)snprintf(buf + o, n - o, "%s%s=%s", o ? "," : "",
-			                      p->key, p->str);
-		else
-			o += (size_t)snprintf(buf + o, n - o, "%s%s=%.6g", o ? "," : "",
-			                      p->key, p->num);
-	}
-}
-
 void
 tp_diag_budget(struct tp_findings *f, const struct tp_trial *t, size_t n,
                const struct tp_objective *o, int per_param)
@@ -278,9 +258,9 @@ tp_diag_budget(struct tp_findings *f, const struct tp_trial *t, size_t n,
 		int64_t st;
 		if (done[i])
 			continue;
-		sci_key(&t[i], k1, sizeof k1);
+		tp_trial_sci_text(&t[i], ",", k1, sizeof k1);
 		for (size_t j = i; j < n; j++) {
-			sci_key(&t[j], k2, sizeof k2);
+			tp_trial_sci_text(&t[j], ",", k2, sizeof k2);
 			if (strcmp(k1, k2) != 0)
 				continue;
 			done[j] = 1;

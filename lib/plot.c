@@ -409,27 +409,6 @@ tp_plot_curves_table(const struct tp_trial *const *t,
 	}
 }
 
-static void
-sci_label(const struct tp_trial *t, char *buf, size_t n)
-{
-	size_t o = 0;
-
-	buf[0] = 0;
-	for (size_t j = 0; j < t->nparams && o < n; j++) {
-		const struct tp_tparam *p = &t->params[j];
-		if (!p->scientific)
-			continue;
-		if (p->type == TP_TV_STR)
-			o += (size_t)snprintf(buf + o, n - o, "%s%s=%s", o ? " " : "",
-			                      p->key, p->str);
-		else
-			o += (size_t)snprintf(buf + o, n - o, "%s%s=%.6g", o ? " " : "",
-			                      p->key, p->num);
-	}
-	if (!*buf)
-		snprintf(buf, n, "trials");
-}
-
 int
 tp_plot_axis_svg(FILE *f, const struct tp_trial *t, size_t n,
                  const struct tp_objective *o, const char *param, int logx)
@@ -450,7 +429,7 @@ tp_plot_axis_svg(FILE *f, const struct tp_trial *t, size_t n,
 		if (!pp || pp->type == TP_TV_STR)
 			continue;
 		all[na++] = pp->num;
-		sci_label(&t[i], key, sizeof key);
+		tp_trial_sci_text(&t[i], " ", key, sizeof key);
 		for (g = 0; g < ng && strcmp(lab[g], key) != 0; g++)
 			;
 		if (g == ng)

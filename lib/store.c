@@ -2021,8 +2021,9 @@ tp_store_trial_table(const struct tp_store *s, const char *study,
 	free(idx);
 }
 
-static void
-sci_text(const struct tp_trial *t, char *buf, size_t n)
+void
+tp_trial_sci_text(const struct tp_trial *t, const char *sep, char *buf,
+                  size_t n)
 {
 	size_t o = 0;
 	char v[256];
@@ -2032,7 +2033,7 @@ sci_text(const struct tp_trial *t, char *buf, size_t n)
 		if (!t->params[j].scientific)
 			continue;
 		param_text(&t->params[j], v, sizeof v);
-		o += (size_t)snprintf(buf + o, n - o, "%s%s=%s", o ? " " : "",
+		o += (size_t)snprintf(buf + o, n - o, "%s%s=%s", o ? sep : "",
 		                      t->params[j].key, v);
 	}
 }
@@ -2101,9 +2102,9 @@ tp_store_compare_table(const struct tp_store *s, const char *const *studies,
 			size_t cnt = 0;
 			if (done[a])
 				continue;
-			sci_text(&t[a], key, sizeof key);
+			tp_trial_sci_text(&t[a], " ", key, sizeof key);
 			for (size_t c = a; c < n; c++) {
-				sci_text(&t[c], other, sizeof other);
+				tp_trial_sci_text(&t[c], " ", other, sizeof other);
 				if (done[c] || strcmp(key, other) != 0)
 					continue;
 				done[c] = 1;
@@ -2149,7 +2150,7 @@ tp_store_compare_table(const struct tp_store *s, const char *const *studies,
 	head[0] = "field";
 	for (size_t g = 0; g < ng; g++) {
 		size_t l;
-		sci_text(best[g], key, sizeof key);
+		tp_trial_sci_text(best[g], " ", key, sizeof key);
 		l = strlen(best[g]->study) + strlen(key) + 2;
 		head[1 + g] = tp_xmalloc(l);
 		snprintf((char *)head[1 + g], l, "%s%s%s", best[g]->study,
@@ -2173,7 +2174,7 @@ tp_store_compare_table(const struct tp_store *s, const char *const *studies,
 			switch (r) {
 			case 0: tp_table_set(out, 1 + g, b->study); break;
 			case 1:
-				sci_text(b, key, sizeof key);
+				tp_trial_sci_text(b, " ", key, sizeof key);
 				tp_table_set(out, 1 + g, *key ? key : NULL);
 				break;
 			case 2: tp_table_num(out, 1 + g, (double)b->id); break;

@@ -139,6 +139,10 @@ const struct tp_trial *tp_store_trials(const struct tp_store *s,
                                        const char *study, size_t *n);
 const struct tp_tparam *tp_trial_param(const struct tp_trial *t,
                                       const char *key);
+/* The trial's scientific values as "k=v" joined by sep ("" when none),
+ * truncated to fit buf[n]: for grouping, labels and column names. */
+void tp_trial_sci_text(const struct tp_trial *t, const char *sep, char *buf,
+                       size_t n);
 const struct tp_msum *tp_trial_sum(const struct tp_trial *t, const char *split,
                                    const char *name);
 /* Checkpoint path saved at step, or NULL. */
