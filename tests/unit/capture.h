@@ -49,4 +49,22 @@ one_line(const char *s)
 	return nl && nl[1] == '\0';
 }
 
+/* After cap_begin: whether what was printed is one line containing want;
+ * the line (without its newline) is copied to got[size]. */
+static inline int
+cap_end_has(const char *want, char *got, size_t size)
+{
+	const char *s = cap_end();
+	int ok = one_line(s) && strstr(s, want) != NULL;
+	size_t n = strlen(s);
+
+	if (n && s[n - 1] == '\n')
+		n--;
+	if (n >= size)
+		n = size - 1;
+	memcpy(got, s, n);
+	got[n] = '\0';
+	return ok;
+}
+
 #endif

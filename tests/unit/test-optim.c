@@ -16,47 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "tp/optim.h"
 #include "tp/schedule.h"
 
 /* ---- stderr capture: library errors must be exactly one line ---- */
-
-static FILE *cap_file;
-static int cap_saved = -1;
-
-static void
-cap_begin(void)
-{
-	fflush(stderr);
-	cap_file = tmpfile();
-	cap_saved = dup(2);
-	if (!cap_file || cap_saved < 0 || dup2(fileno(cap_file), 2) < 0) {
-		perror("test-optim: capture stderr");
-		exit(1);
-	}
-}
-
-/* Whether what was printed since cap_begin is one line containing want. */
-static int
-cap_end(const char *want, char *got, size_t size)
-{
-	size_t len;
-	int lines = 0;
-
-	fflush(stderr);
-	dup2(cap_saved, 2);
-	close(cap_saved);
-	rewind(cap_file);
-	len = fread(got, 1, size - 1, cap_file);
-	got[len] = 0;
-	fclose(cap_file);
-	for (size_t i = 0; i < len; i++)
-		lines += got[i] == '\n';
-	if (len && got[len - 1] == '\n')
-		got[len - 1] = 0;
-	return lines == 1 && strstr(got, want) != NULL;
-}
 
 /* ---- fixtures ---- */
 
@@ -449,12 +414,12 @@ check_no_decay(void)
 	CHECK(rc, "decay skips exactly the exempt range");
 	cap_begin();
 	rc = tp_optim_no_decay(a, 35, 6);
-	CHECK(cap_end("optimizer: no-decay range of 6 at offset 35 is outside "
+	CHECK(cap_end_has("optimizer: no-decay range of 6 at offset 35 is outside "
 	              "the 40 parameters",
 	              err, sizeof err) && rc == -1, "range past n refused: %s", err);
 	cap_begin();
 	rc = tp_optim_no_decay(a, SIZE_MAX, 2);
-	CHECK(cap_end("range of 2 at offset 18446744073709551615 is outside", err, sizeof err) && rc == -1,
+	CHECK(cap_end_has("range of 2 at offset 18446744073709551615 is outside", err, sizeof err) && rc == -1,
 	      "overflowing range refused: %s", err);
 	tp_optim_free(a);
 	tp_optim_free(b);
@@ -498,7 +463,7 @@ check_config_errors(void)
 			c.weight_decay = bad[i].value;
 		cap_begin();
 		o = tp_optim_new(&c, 10);
-		CHECK(cap_end(bad[i].msg, err, sizeof err) && !o,
+		CHECK(cap_end_has(bad[i].msg, err, sizeof err) && !o,
 		      "bad %s refused: %s", bad[i].field, err);
 		tp_optim_free(o);
 	}
@@ -510,11 +475,11 @@ check_config_errors(void)
 	c.kind = (enum tp_optim_kind)42;
 	cap_begin();
 	o = tp_optim_new(&c, 10);
-	CHECK(cap_end("optimizer: unknown kind 42", err, sizeof err) && !o,
+	CHECK(cap_end_has("optimizer: unknown kind 42", err, sizeof err) && !o,
 	      "bad kind refused: %s", err);
 	cap_begin();
 	rc = tp_optim_kind_parse("Adam", "--optimizer", &k);
-	CHECK(cap_end("--optimizer: unknown optimizer 'Adam' (expected sgd, "
+	CHECK(cap_end_has("--optimizer: unknown optimizer 'Adam' (expected sgd, "
 	              "momentum, nesterov, adam, adamw)", err, sizeof err) &&
 	      rc == -1, "unknown name refused: %s", err);
 	rc = 1;

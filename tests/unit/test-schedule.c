@@ -9,44 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "tp/schedule.h"
-
-static FILE *cap_file;
-static int cap_saved = -1;
-
-static void
-cap_begin(void)
-{
-	fflush(stderr);
-	cap_file = tmpfile();
-	cap_saved = dup(2);
-	if (!cap_file || cap_saved < 0 || dup2(fileno(cap_file), 2) < 0) {
-		perror("test-schedule: capture stderr");
-		exit(1);
-	}
-}
-
-/* Whether what was printed since cap_begin is one line containing want. */
-static int
-cap_end(const char *want, char *got, size_t size)
-{
-	size_t len;
-	int lines = 0;
-
-	fflush(stderr);
-	dup2(cap_saved, 2);
-	close(cap_saved);
-	rewind(cap_file);
-	len = fread(got, 1, size - 1, cap_file);
-	got[len] = 0;
-	fclose(cap_file);
-	for (size_t i = 0; i < len; i++)
-		lines += got[i] == '\n';
-	if (len && got[len - 1] == '\n')
-		got[len - 1] = 0;
-	return lines == 1 && strstr(got, want) != NULL;
-}
 
 static struct tp_schedule
 sched(enum tp_sched_kind kind, double base, uint64_t m, uint64_t w,
@@ -204,12 +169,12 @@ check_errors(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cap_begin();
 		rc = tp_schedule_check(&bad[i].s);
-		CHECK(cap_end(bad[i].msg, err, sizeof err) && rc == -1,
+		CHECK(cap_end_has(bad[i].msg, err, sizeof err) && rc == -1,
 		      "refused: %s", err);
 	}
 	cap_begin();
 	rc = tp_sched_kind_parse("cosin", "--schedule", &k);
-	CHECK(cap_end("--schedule: unknown schedule 'cosin' (expected constant, "
+	CHECK(cap_end_has("--schedule: unknown schedule 'cosin' (expected constant, "
 	              "linear, cosine)", err, sizeof err) && rc == -1,
 	      "unknown name refused: %s", err);
 	rc = 1;
