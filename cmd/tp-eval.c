@@ -69,15 +69,6 @@ usage(FILE *f)
 	        "Exit: 0 evaluated, 5 nothing new (ledger), 2 usage, 3 error.\n");
 }
 
-static void
-bad_option(const char *arg, int c)
-{
-	if (c == ':')
-		tp_errorf("option '%s' needs a value (see tp-eval --help)", arg);
-	else
-		tp_errorf("unknown option '%s' (see tp-eval --help)", arg);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -155,7 +146,7 @@ main(int argc, char **argv)
 			o.threads = (int)v;
 			break;
 		default:
-			bad_option(argv[optind - 1], c);
+			tp_bad_option(argv[optind - 1], c);
 			return TP_EXIT_USAGE;
 		}
 	}

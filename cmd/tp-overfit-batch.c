@@ -114,13 +114,9 @@ write_record(const char *path, struct tp_rb *b)
 	return tp_wr_close(w);
 }
 
-struct hpset {
-	const char *name, *value;
-};
-
 static int
 run(struct tp_overfit_opts *o, const char *trial_path, int64_t trial_index,
-    const struct hpset *sets, int nsets, int json, int quiet, const char *out)
+    const struct tp_hp_flag *sets, int nsets, int json, int quiet, const char *out)
 {
 	struct tp_train_opts to;
 	struct tp_train_trial *trial = NULL;
@@ -134,13 +130,9 @@ run(struct tp_overfit_opts *o, const char *trial_path, int64_t trial_index,
 			return TP_EXIT_USAGE;
 		o->hp = to.hp;
 	}
-	for (int i = 0; i < nsets; i++) {
-		char origin[64];
-		snprintf(origin, sizeof origin, "--%s", sets[i].name);
-		if (tp_hp_set(&o->hp, sets[i].name, sets[i].value, origin) != 0) {
-			tp_train_trial_free(trial);
-			return TP_EXIT_USAGE;
-		}
+	if (tp_hp_apply_flags(&o->hp, sets, nsets) != 0) {
+		tp_train_trial_free(trial);
+		return TP_EXIT_USAGE;
 	}
 	status = tp_overfit(o, &r);
 	tp_train_trial_free(trial);
@@ -165,7 +157,7 @@ main(int argc, char **argv)
 {
 	struct tp_overfit_opts o;
 	struct option *opts;
-	struct hpset *sets;
+	struct tp_hp_flag *sets;
 	const char *trial_path = NULL, *out = NULL;
 	int64_t trial_index = 0, v;
 	int nsets = 0, c, json = 0, quiet = 0, status = -1;
@@ -214,7 +206,8 @@ main(int argc, char **argv)
 		case OPT_THREADS:
 			if (tp_parse_i64(optarg, 1, 1024, "--threads", &v) != 0)
 				status = TP_EXIT_USAGE;
-			o.threads = (int)v;
+			else
+				o.threads = (int)v;
 			break;
 		case OPT_TRIAL:
 			trial_path = optarg;

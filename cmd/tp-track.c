@@ -148,19 +148,6 @@ usage(void)
 	return TP_EXIT_USAGE;
 }
 
-static void
-bad_option(char **argv, int c)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		tp_errorf("option '%s' needs a value (see tp-track --help)", arg);
-	else if (optopt)
-		tp_errorf("unknown option '-%c' (see tp-track --help)", optopt);
-	else
-		tp_errorf("unknown option '%s' (see tp-track --help)", arg);
-}
-
 /* "lr=1e-4:1e-1:log" */
 static int
 parse_bound(const char *arg, struct tp_bound *b)
@@ -230,7 +217,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'd': o->store = optarg; break;
 		case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); return 1;
 		case 'V': tp_print_version(); return 1;
-		default: bad_option(argv, c); return -1;
+		default: tp_bad_option(argv[optind - 1], c); return -1;
 		}
 	}
 	if (optind >= argc) {
@@ -254,7 +241,7 @@ parse(int argc, char **argv, struct opts *o)
 		char letter = c == OPT_MIN ? 'i' : c == OPT_SPLIT ? 's'
 		              : c == OPT_SPACE ? 'x' : (char)c;
 		if (c == '?' || c == ':') {
-			bad_option(argv, c);
+			tp_bad_option(argv[optind - 1], c);
 			return -1;
 		}
 		if (c == 'h') {

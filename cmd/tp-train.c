@@ -120,9 +120,7 @@ main(int argc, char **argv)
 	int64_t trial_index = 0, v;
 	char *command = NULL;
 	int nsets = 0, c, quiet = 0, status = -1;
-	struct {
-		const char *name, *value;
-	} *sets;
+	struct tp_hp_flag *sets;
 
 	tp_train_opts_init(&o);
 	opts = tp_hp_options(fixed_opts, NFIXED, OPT_HP);
@@ -160,7 +158,8 @@ main(int argc, char **argv)
 		case OPT_THREADS:
 			if (tp_parse_i64(optarg, 1, 1024, "--threads", &v) != 0)
 				status = TP_EXIT_USAGE;
-			o.threads = (int)v;
+			else
+				o.threads = (int)v;
 			break;
 		case OPT_INIT_FROM:
 			o.init_from = optarg;
@@ -202,12 +201,8 @@ main(int argc, char **argv)
 	if (status < 0 && trial_path &&
 	    tp_train_read_trial(&o, trial_path, trial_index, &trial) != 0)
 		status = TP_EXIT_USAGE;
-	for (int i = 0; status < 0 && i < nsets; i++) {
-		char origin[64];
-		snprintf(origin, sizeof origin, "--%s", sets[i].name);
-		if (tp_hp_set(&o.hp, sets[i].name, sets[i].value, origin) != 0)
-			status = TP_EXIT_USAGE;
-	}
+	if (status < 0 && tp_hp_apply_flags(&o.hp, sets, nsets) != 0)
+		status = TP_EXIT_USAGE;
 	if (status < 0) {
 		o.train_paths = (const char *const *)argv + optind;
 		o.ntrain = (size_t)(argc - optind);

@@ -4,6 +4,7 @@
  * close of stdout so that `tp-cat ... > /full/disk` fails loudly.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@ tp_bad_option(const char *arg, int c)
 	/* getopt's own message plus a usage line would be two lines. */
 	if (c == ':')
 		tp_errorf("option '%s' needs a value (see %s --help)", arg,
+		          program_invocation_short_name);
+	else if (optopt) /* a short option, maybe inside a cluster like -qx */
+		tp_errorf("unknown option '-%c' (see %s --help)", optopt,
 		          program_invocation_short_name);
 	else
 		tp_errorf("unknown option '%s' (see %s --help)", arg,

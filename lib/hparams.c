@@ -325,6 +325,18 @@ tp_hp_default_text(int i, char *buf, int size)
 		snprintf(buf, (size_t)size, "%s (%s)", r->defstr, r->choices);
 }
 
+int
+tp_hp_apply_flags(struct tp_hparams *hp, const struct tp_hp_flag *flags, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char origin[64];
+		snprintf(origin, sizeof origin, "--%s", flags[i].name);
+		if (tp_hp_set(hp, flags[i].name, flags[i].value, origin) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 struct option *
 tp_hp_options(const struct option *fixed, size_t nfixed, int base)
 {

@@ -95,6 +95,15 @@ void tp_hp_default_text(int i, char *buf, int size);
 struct option *tp_hp_options(const struct option *fixed, size_t nfixed,
                              int base);
 void tp_hp_options_free(struct option *opts, int base);
+/* Hyperparameters given as flags, kept in order and applied after a trial
+ * record so that flags win: one (name, value) per flag, borrowed strings. */
+struct tp_hp_flag {
+	const char *name, *value;
+};
+/* Apply flags[0..n) with tp_hp_set, origin "--name".  0 or -1 (printed). */
+int tp_hp_apply_flags(struct tp_hparams *hp, const struct tp_hp_flag *flags,
+                      int n) TP_WUR;
+
 /* The hyperparameter lines of --help: "--name  help [default]". */
 void tp_hp_usage(FILE *f);
 

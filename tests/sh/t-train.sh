@@ -70,6 +70,8 @@ t_eq "then a summary that says so" "$(tp-cat -t summary -k status -H div.tpr)" d
 
 # Configuration errors are refused before any work, exit 2, one line.
 t_exit 2 "unknown option '--learning-rate'" "unknown flag" tp-train --learning-rate 1 "$T"
+t_exit 2 "unknown option '-x'" "unknown short flag inside a cluster" tp-train -qx "$T"
+t_exit 2 "needs a value" "flag without its value" tp-train "$T" --lr
 t_exit 2 "lr must be in" "negative lr" tp-train --lr -1 "$T"
 t_exit 2 "'abc' is not a number" "non-numeric lr" tp-train --lr abc "$T"
 t_exit 2 "optimizer must be one of" "unknown optimizer" tp-train --optimizer adagrad "$T"
