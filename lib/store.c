@@ -43,43 +43,6 @@ xsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 		qsort(base, n, size, cmp);
 }
 
-/* The record API wants non-NULL values; absent keys come back as NULL. */
-static size_t
-vlen(const struct tp_val *v)
-{
-	return v ? tp_val_len(v) : 0;
-}
-
-static enum tp_vtype
-vtype(const struct tp_val *v)
-{
-	return v ? tp_val_type(v) : TP_V_NIL;
-}
-
-static int
-vi64(const struct tp_val *v, int64_t *x)
-{
-	return v ? tp_val_i64(v, x) : -1;
-}
-
-static int
-vf64(const struct tp_val *v, double *x)
-{
-	return v ? tp_val_f64(v, x) : -1;
-}
-
-static int
-vbool(const struct tp_val *v, int *x)
-{
-	return v ? tp_val_bool(v, x) : -1;
-}
-
-static const struct tp_val *
-vat(const struct tp_val *v, size_t i)
-{
-	return v ? tp_val_at(v, i) : NULL;
-}
-
 /* ---- small helpers ---- */
 
 static char *
@@ -461,19 +424,19 @@ static void
 add_metrics(struct tp_trial *t, struct sink *k, const struct tp_val *rec,
             const char *split, int64_t step)
 {
-	size_t n = vlen(rec);
+	size_t n = tp_val_len(rec);
 	char name[128];
 
 	for (size_t i = 0; i < n; i++) {
 		size_t kl;
 		const char *key = tp_val_str(tp_map_key(rec, i), &kl);
 		const struct tp_val *v = tp_map_val(rec, i);
-		enum tp_vtype ty = vtype(v);
+		enum tp_vtype ty = tp_val_type(v);
 		double x;
 
 		if (!key || kl == 0 || kl >= sizeof name || skip_key(key, kl))
 			continue;
-		if ((ty != TP_V_INT && ty != TP_V_FLOAT) || vf64(v, &x) != 0)
+		if ((ty != TP_V_INT && ty != TP_V_FLOAT) || tp_val_f64(v, &x) != 0)
 			continue;
 		memcpy(name, key, kl);
 		name[kl] = 0;
@@ -491,10 +454,10 @@ set_param(struct tp_trial *t, const char *key, const struct tp_val *v, int sci)
 	double x;
 	int b;
 
-	switch (vtype(v)) {
+	switch (tp_val_type(v)) {
 	case TP_V_INT:
 	case TP_V_FLOAT:
-		if (vf64(v, &x) != 0)
+		if (tp_val_f64(v, &x) != 0)
 			return;
 		p = param_slot(t, key);
 		free(p->str);
@@ -503,7 +466,7 @@ set_param(struct tp_trial *t, const char *key, const struct tp_val *v, int sci)
 		p->num = x;
 		break;
 	case TP_V_BOOL:
-		if (vbool(v, &b) != 0)
+		if (tp_val_bool(v, &b) != 0)
 			return;
 		p = param_slot(t, key);
 		free(p->str);
@@ -527,9 +490,9 @@ set_param(struct tp_trial *t, const char *key, const struct tp_val *v, int sci)
 static void
 set_params(struct tp_trial *t, const struct tp_val *map, int sci)
 {
-	size_t n = vlen(map);
+	size_t n = tp_val_len(map);
 
-	if (vtype(map) != TP_V_MAP)
+	if (tp_val_type(map) != TP_V_MAP)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		char *key = tp_val_strdup(tp_map_key(map, i));
@@ -557,11 +520,11 @@ rec_trial(const struct tp_rd *rd, const struct tp_val *rec, char **study,
 	const struct tp_val *iv = tp_val_get(rec, "trial");
 	int64_t x;
 
-	if (sv && vtype(sv) == TP_V_STR) {
+	if (sv && tp_val_type(sv) == TP_V_STR) {
 		free(*study);
 		*study = tp_val_strdup(sv);
 	}
-	if (iv && vi64(iv, &x) == 0)
+	if (iv && tp_val_i64(iv, &x) == 0)
 		*id = x;
 	if (!*study || *id < 0) {
 		tp_rd_errorf(rd, "%s record names no study and trial (and none was "
@@ -617,7 +580,7 @@ parse_stream(struct tp_rd *rd, struct facts *f, struct sink *k,
 			st.notes = get_str(rec, "notes");
 			st.command = get_str(rec, "command");
 			st.goal = get_str(rec, "goal");
-			if (c && vi64(c, &st.created) != 0)
+			if (c && tp_val_i64(c, &st.created) != 0)
 				st.created = 0;
 			f->studies = tp_xrealloc(f->studies,
 			                         (f->nstudies + 1) * sizeof *f->studies);
@@ -627,11 +590,11 @@ parse_stream(struct tp_rd *rd, struct facts *f, struct sink *k,
 		if (strcmp(type, "track") == 0) {
 			/* ingest --study/--trial: defaults for what follows. */
 			const struct tp_val *sv = tp_val_get(rec, "study");
-			if (sv && vtype(sv) == TP_V_STR) {
+			if (sv && tp_val_type(sv) == TP_V_STR) {
 				free(study);
 				study = tp_val_strdup(sv);
 			}
-			if (vi64(tp_val_get(rec, "trial"), &step) == 0)
+			if (tp_val_i64(tp_val_get(rec, "trial"), &step) == 0)
 				id = step;
 			continue;
 		}
@@ -687,7 +650,7 @@ parse_stream(struct tp_rd *rd, struct facts *f, struct sink *k,
 				continue;
 			set_params(t, tp_val_get(rec, "params"), 0);
 			set_params(t, tp_val_get(rec, "scientific"), 1);
-			if (sd && vi64(sd, &x) == 0)
+			if (sd && tp_val_i64(sd, &x) == 0)
 				t->has_seed = 1, t->seed = x;
 			if (strcmp(type, "config") == 0) {
 				char *rdir = get_str(rec, "run_dir");
@@ -695,12 +658,12 @@ parse_stream(struct tp_rd *rd, struct facts *f, struct sink *k,
 				const struct tp_val *tv = tp_val_get(rec, "train");
 				/* tp-train lists its training shards; the first names
 				 * the set in messages. */
-				char *tr = vtype(tv) == TP_V_ARRAY ? tp_val_strdup(vat(tv, 0))
+				char *tr = tp_val_type(tv) == TP_V_ARRAY ? tp_val_strdup(tp_val_at(tv, 0))
 				                                   : tp_val_strdup(tv);
 				int64_t cnt;
 				if (tr)
 					free(t->train), t->train = tr;
-				if (vi64(tp_val_get(rec, "train_examples"), &cnt) == 0)
+				if (tp_val_i64(tp_val_get(rec, "train_examples"), &cnt) == 0)
 					t->train_count = cnt;
 				if (rdir)
 					free(t->run_dir), t->run_dir = rdir;
@@ -731,7 +694,7 @@ parse_stream(struct tp_rd *rd, struct facts *f, struct sink *k,
 			}
 		} else if (strcmp(type, "summary") == 0) {
 			const struct tp_val *sv = tp_val_get(rec, "steps");
-			if (sv && vi64(sv, &step) == 0 && t && step > t->steps)
+			if (sv && tp_val_i64(sv, &step) == 0 && t && step > t->steps)
 				t->steps = step;
 			step = -1;
 		}
@@ -874,13 +837,13 @@ write_index(const char *dir, struct facts *objs, size_t n)
 static int
 arr_f64(const struct tp_val *a, size_t i, double *x)
 {
-	return vf64(vat(a, i), x);
+	return tp_val_f64(tp_val_at(a, i), x);
 }
 
 static int
 arr_i64(const struct tp_val *a, size_t i, int64_t *x)
 {
-	return vi64(vat(a, i), x);
+	return tp_val_i64(tp_val_at(a, i), x);
 }
 
 /* Rebuild one trial from its index entry; 0 or -1 (not printed). */
@@ -892,50 +855,50 @@ get_trial(struct facts *f, const struct tp_val *m)
 	struct tp_trial *t;
 	int64_t id;
 
-	if (!study || vi64(tp_val_get(m, "trial"), &id) != 0) {
+	if (!study || tp_val_i64(tp_val_get(m, "trial"), &id) != 0) {
 		free(study);
 		return -1;
 	}
 	t = tmap_get(&f->trials, study, id);
 	free(study);
 	obj_add(t, f->id);
-	if ((v = tp_val_get(m, "seed")) && vi64(v, &t->seed) == 0)
+	if ((v = tp_val_get(m, "seed")) && tp_val_i64(v, &t->seed) == 0)
 		t->has_seed = 1;
 	t->run_dir = get_str(m, "run_dir");
 	t->command = get_str(m, "command");
 	t->train = get_str(m, "train");
-	if (vi64(tp_val_get(m, "train_examples"), &t->train_count) != 0)
+	if (tp_val_i64(tp_val_get(m, "train_examples"), &t->train_count) != 0)
 		t->train_count = -1;
-	if (vi64(tp_val_get(m, "steps"), &t->steps) != 0)
+	if (tp_val_i64(tp_val_get(m, "steps"), &t->steps) != 0)
 		return -1;
-	if ((v = tp_val_get(m, "diverged")) && vi64(v, &t->diverged_step) == 0) {
+	if ((v = tp_val_get(m, "diverged")) && tp_val_i64(v, &t->diverged_step) == 0) {
 		t->diverged = 1;
 		t->diverged_reason = get_str(m, "reason");
 	}
 	a = tp_val_get(m, "params");
-	for (size_t i = 0; i < vlen(a); i++) {
-		const struct tp_val *e = vat(a, i);
-		char *key = tp_val_strdup(vat(e, 0));
+	for (size_t i = 0; i < tp_val_len(a); i++) {
+		const struct tp_val *e = tp_val_at(a, i);
+		char *key = tp_val_strdup(tp_val_at(e, 0));
 		int sci = 0;
-		if (!key || vlen(e) != 3 || vbool(vat(e, 2), &sci)) {
+		if (!key || tp_val_len(e) != 3 || tp_val_bool(tp_val_at(e, 2), &sci)) {
 			free(key);
 			return -1;
 		}
-		set_param(t, key, vat(e, 1), sci);
+		set_param(t, key, tp_val_at(e, 1), sci);
 		free(key);
 	}
 	a = tp_val_get(m, "sums");
-	t->sums = tp_xmallocarray(vlen(a) + 1, sizeof *t->sums);
-	for (size_t i = 0; i < vlen(a); i++) {
-		const struct tp_val *e = vat(a, i);
+	t->sums = tp_xmallocarray(tp_val_len(a) + 1, sizeof *t->sums);
+	for (size_t i = 0; i < tp_val_len(a); i++) {
+		const struct tp_val *e = tp_val_at(a, i);
 		struct tp_msum s = {0};
-		if (vlen(e) != 9 || arr_i64(e, 2, &s.n) ||
+		if (tp_val_len(e) != 9 || arr_i64(e, 2, &s.n) ||
 		    arr_f64(e, 3, &s.min) || arr_i64(e, 4, &s.min_step) ||
 		    arr_f64(e, 5, &s.max) || arr_i64(e, 6, &s.max_step) ||
 		    arr_f64(e, 7, &s.last) || arr_i64(e, 8, &s.last_step))
 			return -1;
-		s.split = tp_val_strdup(vat(e, 0));
-		s.name = tp_val_strdup(vat(e, 1));
+		s.split = tp_val_strdup(tp_val_at(e, 0));
+		s.name = tp_val_strdup(tp_val_at(e, 1));
 		if (!s.split || !s.name) {
 			free(s.split), free(s.name);
 			return -1;
@@ -943,10 +906,10 @@ get_trial(struct facts *f, const struct tp_val *m)
 		t->sums[t->nsums++] = s;
 	}
 	a = tp_val_get(m, "ckpts");
-	for (size_t i = 0; i < vlen(a); i++) {
-		const struct tp_val *e = vat(a, i);
+	for (size_t i = 0; i < tp_val_len(a); i++) {
+		const struct tp_val *e = tp_val_at(a, i);
 		int64_t step;
-		char *p = tp_val_strdup(vat(e, 1));
+		char *p = tp_val_strdup(tp_val_at(e, 1));
 		if (!p || arr_i64(e, 0, &step)) {
 			free(p);
 			return -1;
@@ -963,10 +926,10 @@ get_object(struct facts *f, const struct tp_val *rec)
 	const struct tp_val *a = tp_val_get(rec, "studies");
 
 	f->id = get_str(rec, "id");
-	if (!f->id || vi64(tp_val_get(rec, "size"), &f->size) != 0)
+	if (!f->id || tp_val_i64(tp_val_get(rec, "size"), &f->size) != 0)
 		return -1;
-	for (size_t i = 0; i < vlen(a); i++) {
-		const struct tp_val *m = vat(a, i);
+	for (size_t i = 0; i < tp_val_len(a); i++) {
+		const struct tp_val *m = tp_val_at(a, i);
 		struct tp_study st = {0};
 		st.name = get_str(m, "name");
 		if (!st.name)
@@ -976,14 +939,14 @@ get_object(struct facts *f, const struct tp_val *rec)
 		st.notes = get_str(m, "notes");
 		st.command = get_str(m, "command");
 		st.goal = get_str(m, "goal");
-		if (vi64(tp_val_get(m, "created"), &st.created) != 0)
+		if (tp_val_i64(tp_val_get(m, "created"), &st.created) != 0)
 			st.created = 0;
 		f->studies = tp_xrealloc(f->studies, (f->nstudies + 1) * sizeof *f->studies);
 		f->studies[f->nstudies++] = st;
 	}
 	a = tp_val_get(rec, "trials");
-	for (size_t i = 0; i < vlen(a); i++)
-		if (get_trial(f, vat(a, i)) != 0)
+	for (size_t i = 0; i < tp_val_len(a); i++)
+		if (get_trial(f, tp_val_at(a, i)) != 0)
 			return -1;
 	return 0;
 }
@@ -1012,7 +975,7 @@ read_index(const char *dir, struct facts **objs, size_t *n)
 		if (first) {
 			int64_t v;
 			if (!tp_val_streq(tp_val_get(rec, "type"), "track-index") ||
-			    vi64(tp_val_get(rec, "version"), &v) != 0 || v != INDEX_VERSION)
+			    tp_val_i64(tp_val_get(rec, "version"), &v) != 0 || v != INDEX_VERSION)
 				break; /* another version: rebuilt from the objects */
 			first = 0;
 			continue;
