@@ -385,7 +385,7 @@ check_manifest(struct tp_ckpt *c)
 	for (size_t i = 0; i < tp_val_len(list); i++) {
 		const struct tp_val *it = tp_val_at(list, i);
 		const struct tp_val *hv = tp_val_get(it, "sha256");
-		const char *hs = hv ? tp_val_str(hv, &raw_len) : NULL;
+		const char *hs = tp_val_str(hv, &raw_len);
 		char *nm = tp_val_strdup(tp_val_get(it, "name"));
 		struct member *m = nm ? find(c, nm) : NULL;
 		char hex[65];

@@ -200,7 +200,7 @@ parse_scaling(struct tp_ds_header *h, const struct tp_rd *rd,
               const struct tp_val *v)
 {
 	const struct tp_val *m = tp_val_get(v, "method");
-	char *method = m ? tp_val_strdup(m) : NULL;
+	char *method = tp_val_strdup(m);
 	int s = method ? tp_scale_parse(method) : -1;
 
 	if (tp_val_type(v) != TP_V_MAP || s < 0) {

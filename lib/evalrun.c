@@ -313,19 +313,6 @@ out:
 
 /* ---- the ledger ---- */
 
-/* Absent keys read as "not a number" (tp_val_get gives NULL for them). */
-static int
-num_i64(const struct tp_val *v, int64_t *out)
-{
-	return v ? tp_val_i64(v, out) : -1;
-}
-
-static int
-num_f64(const struct tp_val *v, double *out)
-{
-	return v ? tp_val_f64(v, out) : -1;
-}
-
 enum { L_FREE, L_DONE, L_BUSY };
 
 struct ledger {
@@ -399,10 +386,10 @@ claim_live(const struct ledger *l, const struct tp_val *rec, double now)
 	int64_t pid = 0;
 	double t = 0;
 
-	if (num_f64(tp_val_get(rec, "time"), &t) != 0 || now - t > l->timeout)
+	if (tp_val_f64(tp_val_get(rec, "time"), &t) != 0 || now - t > l->timeout)
 		return 0;
 	if (tp_val_streq(tp_val_get(rec, "host"), l->host) &&
-	    num_i64(tp_val_get(rec, "pid"), &pid) == 0) {
+	    tp_val_i64(tp_val_get(rec, "pid"), &pid) == 0) {
 		if (pid <= 0 || pid == (int64_t)getpid())
 			return 0;
 		return kill((pid_t)pid, 0) == 0 || errno == EPERM;
@@ -558,9 +545,9 @@ load_ckpt(const char *path, size_t batch, struct loaded *ld, char *err,
 	cfg = tp_val_get(man, "config");
 	params = tp_val_get(cfg, "params");
 	tp_hp_defaults(&hp);
-	if (!params || num_i64(tp_val_get(cfg, "features"), &ld->features) != 0 ||
-	    num_i64(tp_val_get(cfg, "classes"), &ld->classes) != 0 ||
-	    num_i64(tp_val_get(man, "step"), &ld->step) != 0) {
+	if (!params || tp_val_i64(tp_val_get(cfg, "features"), &ld->features) != 0 ||
+	    tp_val_i64(tp_val_get(cfg, "classes"), &ld->classes) != 0 ||
+	    tp_val_i64(tp_val_get(man, "step"), &ld->step) != 0) {
 		tp_errorf("%s: manifest: no config with params, features and classes, or no step",
 		          path);
 		goto out;
@@ -569,11 +556,11 @@ load_ckpt(const char *path, size_t batch, struct loaded *ld, char *err,
 	    tp_hp_model_config(&hp, ld->features, ld->classes, &mc) != 0)
 		goto out;
 	ld->study = tp_val_strdup(tp_val_get(cfg, "study"));
-	if (num_i64(tp_val_get(cfg, "trial"), &ld->trial) != 0)
+	if (tp_val_i64(tp_val_get(cfg, "trial"), &ld->trial) != 0)
 		ld->trial = -1;
-	if (num_i64(tp_val_get(man, "examples"), &ld->examples) != 0)
+	if (tp_val_i64(tp_val_get(man, "examples"), &ld->examples) != 0)
 		ld->examples = -1;
-	if (num_i64(tp_val_get(cfg, "train_examples"), &ld->train_examples) != 0)
+	if (tp_val_i64(tp_val_get(cfg, "train_examples"), &ld->train_examples) != 0)
 		ld->train_examples = -1;
 	ld->model = tp_model_new(&mc, batch > (size_t)INT32_MAX ? INT32_MAX : (int)batch);
 	if (ld->model && tp_artifact_restore(ld->model, c) == 0)
