@@ -539,14 +539,8 @@ struct tp_dsw *
 tp_dsw_open(const char *path, int flags, const struct tp_ds_header *h)
 {
 	struct tp_dsw *w = tp_xcalloc(1, sizeof *w);
-	struct stat st;
 
-	/* Renaming a temporary file over /dev/null or a FIFO would replace
-	 * the device itself: atomic replacement is for regular files. */
-	if ((flags & TP_ZOUT_ATOMIC) && path && stat(path, &st) == 0 &&
-	    !S_ISREG(st.st_mode))
-		flags &= ~TP_ZOUT_ATOMIC;
-
+	/* Special files (/dev/null, FIFOs) are written in place by zio. */
 	tp_rb_init(&w->b);
 	w->d = h->features;
 	w->k = h->classes;
