@@ -177,10 +177,13 @@ t_true "1-rank continuation: a trained model" test -s p1/run/model.tpm
 # SIGTERM to mpirun reaches every rank: they agree on the step to stop at,
 # rank 0 writes a preemption checkpoint, and a resume is exact (without
 # batch norm: averaging its statistics for the preemption checkpoint would
-# change their last bits, doc/tp-distributed.7).
-set -- --no-timing -q --steps $((long * 3 / 2)) --batch-size 128 --width 512 --depth 2 \
+# change their last bits, doc/tp-distributed.7).  The only scheduled
+# checkpoint is the last step's, so whenever the signal lands, a checkpoint
+# before the end is the preemption one.
+tsteps=$((long * 3 / 2))
+set -- --no-timing -q --steps $tsteps --batch-size 128 --width 512 --depth 2 \
 	--optimizer adam --lr 0.001 --log-every 5 --eval-every 40 \
-	--checkpoint-every 100 --valid ../digits-valid.zst ../digits-train.zst
+	--checkpoint-every $tsteps --valid ../digits-valid.zst ../digits-train.zst
 TARGS="$*"
 mkdir tref term
 (cd tref && mpi 2 -d run $TARGS)
@@ -193,8 +196,11 @@ kill -TERM $mp 2>/dev/null
 wait $mp; rc=$?
 t_true "SIGTERM: the run stops early (mpirun exit $rc)" test "$rc" != 0 -a ! -f term/run/model.tpm
 t_eq "SIGTERM: rank 0 alone reports it" "$(grep -c 'interrupted at step' term.err)" 1
+at=$(sed -n 's/.*interrupted at step \([0-9]*\).*/\1/p' term.err)
 last=$(ls term/run/ckpt | tail -n 1)
-t_true "SIGTERM: a preemption checkpoint ($last)" sh -c "test -n '$last' && ! test -f tref/run/ckpt/$last"
+t_eq "SIGTERM: a preemption checkpoint at the step it stopped at" \
+	"$last" "$(printf 'step-%09d.tpc' "${at:-0}")"
+t_true "SIGTERM: not a scheduled checkpoint ($last)" sh -c "test -n '$last' && ! test -f tref/run/ckpt/$last"
 t_ok "SIGTERM: 2-rank resume" sh -c "cd term && mpirun -np 2 $M/tp-train -d run --resume --no-timing -q"
 t_cmp "SIGTERM and resume: identical stream" tref/run/metrics.tpr term/run/metrics.tpr
 t_cmp "SIGTERM and resume: identical model" tref/run/model.tpm term/run/model.tpm
