@@ -33,6 +33,25 @@ tp_write_all(int fd, const void *buf, size_t n)
 }
 
 int
+tp_pwrite_all(int fd, const void *buf, size_t n, off_t off)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+int
 tp_mkdir_p(const char *path)
 {
 	char *p = tp_xstrdup(path);

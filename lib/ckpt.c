@@ -14,7 +14,10 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +96,8 @@ sha_hex(const void *p, size_t n, char hex[65])
 
 struct wctx {
 	int fd;
-	int err; /* errno of the first failed write */
+	int err;      /* errno of the first failed write */
+	uint64_t pos; /* bytes handed to write(2) so far */
 };
 
 static la_ssize_t
@@ -107,12 +111,16 @@ write_cb(struct archive *a, void *arg, const void *buf, size_t n)
 			w->err = errno ? errno : EIO;
 		return -1;
 	}
+	w->pos += n;
 	return (la_ssize_t)n;
 }
 
+/* Write one member; *data_at (if not NULL) gets the file offset of its data,
+ * exact because the output is unblocked (see tp_ckpt_write). */
 static int
 put_member(struct archive *a, struct archive_entry *e, const char *name,
-           const void *data, size_t bytes)
+           const void *data, size_t bytes, const struct wctx *w,
+           uint64_t *data_at)
 {
 	const char *p = data;
 
@@ -124,52 +132,113 @@ put_member(struct archive *a, struct archive_entry *e, const char *name,
 	archive_entry_set_mtime(e, 0, 0);
 	if (archive_write_header(a, e) != ARCHIVE_OK)
 		return -1;
+	if (data_at)
+		*data_at = w->pos;
 	while (bytes > 0) {
 		/* Chunks keep la_ssize_t happy on any size_t. */
 		size_t k = bytes < ((size_t)1 << 30) ? bytes : (size_t)1 << 30;
-		la_ssize_t w = archive_write_data(a, p, k);
-		if (w <= 0)
+		la_ssize_t n = archive_write_data(a, p, k);
+		if (n <= 0)
 			return -1;
-		p += w;
-		bytes -= (size_t)w;
+		p += n;
+		bytes -= (size_t)n;
 	}
 	return 0;
 }
 
-/* Finish the caller's manifest with the format keys and the member list. */
+/*
+ * The members' SHA-256s, computed by up to two threads while the caller goes
+ * on (writing the members of a plain archive), largest member first since
+ * one member is one sequential hash: on two cores the checksums cost about
+ * the time of the largest member instead of all of them.
+ */
+enum { HASH_THREADS = 2 };
+
+struct hashing {
+	const struct tp_ckpt_blob *blobs;
+	size_t n, *order;
+	char (*hex)[65];
+	atomic_size_t next;
+	pthread_t th[HASH_THREADS];
+	int nth;
+};
+
+static void *
+hash_some(void *arg)
+{
+	struct hashing *h = arg;
+	size_t k;
+
+	while ((k = atomic_fetch_add(&h->next, 1)) < h->n) {
+		size_t i = h->order[k];
+		sha_hex(h->blobs[i].data, h->blobs[i].bytes, h->hex[i]);
+	}
+	return NULL;
+}
+
+static void
+hash_start(struct hashing *h, const struct tp_ckpt_blob *blobs, size_t n)
+{
+	h->blobs = blobs;
+	h->n = n;
+	h->order = tp_xmallocarray(n ? n : 1, sizeof *h->order);
+	h->hex = tp_xmallocarray(n ? n : 1, sizeof *h->hex);
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+		for (; j > 0 && blobs[h->order[j - 1]].bytes < blobs[i].bytes; j--)
+			h->order[j] = h->order[j - 1];
+		h->order[j] = i;
+	}
+	atomic_init(&h->next, 0);
+	/* A thread that cannot start leaves its share to hash_wait. */
+	for (h->nth = 0; h->nth < HASH_THREADS && (size_t)h->nth < n; h->nth++)
+		if (pthread_create(&h->th[h->nth], NULL, hash_some, h) != 0)
+			break;
+}
+
+static void
+hash_wait(struct hashing *h)
+{
+	hash_some(h);
+	for (int t = 0; t < h->nth; t++)
+		pthread_join(h->th[t], NULL);
+	h->nth = 0;
+}
+
+static void
+hash_free(struct hashing *h)
+{
+	free(h->order);
+	free(h->hex);
+}
+
+/* Finish a manifest with the format keys and the member list; hex NULL
+ * writes zeros in place of the checksums (the same length). */
 static const void *
 finish_manifest(struct tp_rb *b, const struct tp_ckpt_blob *blobs, size_t n,
-                size_t *len)
+                char (*hex)[65], size_t *len)
 {
-	char hex[65];
+	static const char zeros[65] =
+	        "0000000000000000000000000000000000000000000000000000000000000000";
 
 	tp_rb_str(b, "format", TP_CKPT_FORMAT);
 	tp_rb_i64(b, "format_version", TP_CKPT_VERSION);
 	tp_rb_arr_begin(b, "members");
 	for (size_t i = 0; i < n; i++) {
-		sha_hex(blobs[i].data, blobs[i].bytes, hex);
 		tp_rb_map_begin(b, NULL);
 		tp_rb_str(b, "name", blobs[i].name);
 		tp_rb_u64(b, "bytes", blobs[i].bytes);
-		tp_rb_str(b, "sha256", hex);
+		tp_rb_str(b, "sha256", hex ? hex[i] : zeros);
 		tp_rb_map_end(b);
 	}
 	tp_rb_arr_end(b);
 	return tp_rb_finish(b, len);
 }
 
-int
-tp_ckpt_write(const char *path, struct tp_rb *manifest,
-              const struct tp_ckpt_blob *blobs, size_t n, int level)
+static int
+check_blobs(const char *path, const struct tp_ckpt_blob *blobs, size_t n,
+            int level)
 {
-	struct tp_atomic at;
-	struct wctx w = {-1, 0};
-	struct archive *a;
-	struct archive_entry *e;
-	const void *mraw;
-	size_t mlen;
-	int rc = 0;
-
 	for (size_t i = 0; i < n; i++) {
 		if (!plain_name(blobs[i].name) ||
 		    strcmp(blobs[i].name, TP_CKPT_MANIFEST) == 0 ||
@@ -187,10 +256,45 @@ tp_ckpt_write(const char *path, struct tp_rb *manifest,
 		bad(path, "zstd level %d is not in [0, 22]", level);
 		return -1;
 	}
-	mraw = finish_manifest(manifest, blobs, n, &mlen);
+	return 0;
+}
+
+/*
+ * A plain archive is written while the checksums are computed: its manifest
+ * goes out with zeros in their place and is overwritten in place once they
+ * are known (same length), before the trailer that authenticates it and
+ * before the fsync, so no reader ever sees the placeholder under the final
+ * name.  A compressed stream cannot be patched, so there the checksums come
+ * first (still on two threads).  Both give the same bytes.
+ */
+int
+tp_ckpt_write(const char *path, struct tp_rb *manifest,
+              const struct tp_ckpt_blob *blobs, size_t n, int level)
+{
+	struct tp_atomic at;
+	struct wctx w = {-1, 0, 0};
+	struct hashing h;
+	struct tp_rb ph;
+	struct archive *a;
+	struct archive_entry *e;
+	const void *mraw = NULL, *praw = NULL;
+	size_t mlen = 0, plen = 0;
+	uint64_t moff = 0;
+	int rc = 0, patch = level == 0;
+
+	if (check_blobs(path, blobs, n, level) != 0)
+		return -1;
 	if (tp_atomic_open(&at, path) != 0)
 		return -1;
 	w.fd = at.fd;
+	hash_start(&h, blobs, n);
+	if (patch) {
+		tp_rb_copy(&ph, manifest);
+		praw = finish_manifest(&ph, blobs, n, NULL, &plen);
+	} else {
+		hash_wait(&h);
+		mraw = finish_manifest(manifest, blobs, n, h.hex, &mlen);
+	}
 	a = archive_write_new();
 	e = archive_entry_new();
 	if (!a || !e)
@@ -210,19 +314,35 @@ tp_ckpt_write(const char *path, struct tp_rb *manifest,
 	if (rc == 0 && (archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
 	                archive_write_open(a, &w, NULL, write_cb, NULL) != ARCHIVE_OK))
 		rc = -1;
-	if (rc == 0)
-		rc = put_member(a, e, TP_CKPT_MANIFEST, mraw, mlen);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = put_member(a, e, blobs[i].name, blobs[i].data, blobs[i].bytes);
+	if (rc == 0 && patch)
+		rc = put_member(a, e, TP_CKPT_MANIFEST, praw, plen, &w, &moff);
+	else if (rc == 0)
+		rc = put_member(a, e, TP_CKPT_MANIFEST, mraw, mlen, &w, NULL);
+	/* After each member, start the disk on what is written: it works
+	 * while the rest is written and hashed, and the fsync at commit has
+	 * less left to wait for. */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = put_member(a, e, blobs[i].name, blobs[i].data, blobs[i].bytes,
+		                &w, NULL);
+		(void)sync_file_range(w.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	if (patch) {
+		hash_wait(&h);
+		mraw = finish_manifest(manifest, blobs, n, h.hex, &mlen);
+		if (rc == 0 && mlen != plen) {
+			bad(path, "bug: the manifest changed length when finished");
+			rc = -2;
+		}
+	}
 	if (rc == 0) {
 		char hex[65];
 		sha_hex(mraw, mlen, hex);
 		hex[64] = '\n';
-		rc = put_member(a, e, TP_CKPT_TRAILER, hex, sizeof hex);
+		rc = put_member(a, e, TP_CKPT_TRAILER, hex, sizeof hex, &w, NULL);
 	}
 	if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
 		rc = -1;
-	if (rc != 0) {
+	if (rc == -1) {
 		if (w.err) {
 			errno = w.err;
 			tp_syserrorf("%s: cannot write checkpoint", path);
@@ -230,8 +350,16 @@ tp_ckpt_write(const char *path, struct tp_rb *manifest,
 			bad(path, "cannot write checkpoint: %s", archive_error_string(a));
 		}
 	}
+	if (rc == 0 && patch && tp_pwrite_all(w.fd, mraw, mlen, (off_t)moff) != 0) {
+		tp_syserrorf("%s: cannot write checkpoint", path);
+		rc = -1;
+	}
 	archive_entry_free(e);
 	archive_write_free(a);
+	if (patch)
+		tp_rb_release(&ph);
+	hash_wait(&h);
+	hash_free(&h);
 	if (rc != 0) {
 		tp_atomic_abort(&at);
 		return -1;
@@ -334,10 +462,13 @@ static int
 check_manifest(struct tp_ckpt *c)
 {
 	const struct tp_val *v, *list;
+	struct tp_ckpt_blob *blobs;
+	struct hashing h;
+	const char **want;
 	char name[1100];
-	size_t raw_len;
+	size_t raw_len, nl;
 	int64_t ver;
-	int r;
+	int r, rc = 0;
 
 	/* A msgpack map must start the record; this also keeps tp_rd_mem
 	 * from taking a manifest for zstd or gzip input. */
@@ -382,49 +513,65 @@ check_manifest(struct tp_ckpt *c)
 		cbad(c, "manifest has no members list");
 		return -1;
 	}
-	for (size_t i = 0; i < tp_val_len(list); i++) {
+	/* Structure first, then every checksum at once (on two threads). */
+	nl = tp_val_len(list);
+	blobs = tp_xmallocarray(nl ? nl : 1, sizeof *blobs);
+	want = tp_xmallocarray(nl ? nl : 1, sizeof *want);
+	for (size_t i = 0; i < nl; i++) {
 		const struct tp_val *it = tp_val_at(list, i);
 		const struct tp_val *hv = tp_val_get(it, "sha256");
 		const char *hs = tp_val_str(hv, &raw_len);
 		char *nm = tp_val_strdup(tp_val_get(it, "name"));
 		struct member *m = nm ? find(c, nm) : NULL;
-		char hex[65];
 		uint64_t bytes;
 
 		if (!nm || tp_val_u64(tp_val_get(it, "bytes"), &bytes) != 0 || !hs ||
 		    !is_hex64(hs, raw_len)) {
 			free(nm);
 			cbad(c, "manifest member %zu is not {name, bytes, sha256}", i);
-			return -1;
+			goto out;
 		}
 		if (!m) {
 			cbad(c, "missing member %s", nm);
 			free(nm);
-			return -1;
+			goto out;
 		}
 		free(nm);
 		if (m->listed) {
 			cbad(c, "duplicate member %s in manifest", m->name);
-			return -1;
+			goto out;
 		}
 		m->listed = 1;
 		if (bytes != m->bytes) {
 			cbad(c, "size mismatch in %s (archive %zu bytes, manifest %llu)",
 			     m->name, m->bytes, (unsigned long long)bytes);
-			return -1;
+			goto out;
 		}
-		sha_hex(m->data, m->bytes, hex);
-		if (memcmp(hex, hs, 64) != 0) {
-			cbad(c, "checksum mismatch in %s", m->name);
-			return -1;
-		}
+		blobs[i] = (struct tp_ckpt_blob){m->name, m->data, m->bytes};
+		want[i] = hs;
 	}
-	for (size_t i = 0; i < c->n; i++)
+	hash_start(&h, blobs, nl);
+	hash_wait(&h);
+	for (size_t i = 0; i < nl && rc == 0; i++)
+		if (memcmp(h.hex[i], want[i], 64) != 0) {
+			cbad(c, "checksum mismatch in %s", blobs[i].name);
+			rc = -1;
+		}
+	hash_free(&h);
+	if (rc != 0)
+		goto out;
+	for (size_t i = 0; i < c->n && rc == 0; i++)
 		if (!c->m[i].listed) {
 			cbad(c, "unexpected member %s (not in the manifest)", c->m[i].name);
-			return -1;
+			rc = -1;
 		}
-	return 0;
+	free(blobs);
+	free(want);
+	return rc;
+out:
+	free(blobs);
+	free(want);
+	return -1;
 }
 
 /* Why libarchive stopped: a torn file and a foreign one read differently. */

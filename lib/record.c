@@ -837,6 +837,18 @@ tp_rb_release(struct tp_rb *b)
 	memset(b, 0, sizeof *b);
 }
 
+void
+tp_rb_copy(struct tp_rb *dst, const struct tp_rb *src)
+{
+	*dst = *src;
+	dst->buf = src->cap ? tp_xmalloc(src->cap) : NULL;
+	if (src->len)
+		memcpy(dst->buf, src->buf, src->len);
+	dst->key = src->key_cap ? tp_xmalloc(src->key_cap) : NULL;
+	if (src->key_len)
+		memcpy(dst->key, src->key, src->key_len);
+}
+
 /* Header bytes reserved for a container whose count is not yet known. */
 enum { RESERVE = 5 };
 

@@ -7,6 +7,8 @@
 #ifndef TP_ATOMIC_H
 #define TP_ATOMIC_H
 
+#include <sys/types.h>
+
 #include "tp/err.h"
 
 struct tp_atomic {
@@ -33,5 +35,7 @@ int tp_fsync_dir_of(const char *path) TP_WUR;
 int tp_mkdir_p(const char *path) TP_WUR;
 /* Write all of buf to fd, retrying on EINTR; 0 or -1 with errno set. */
 int tp_write_all(int fd, const void *buf, size_t n) TP_WUR;
+/* The same at file offset off (pwrite(2)), leaving the file offset alone. */
+int tp_pwrite_all(int fd, const void *buf, size_t n, off_t off) TP_WUR;
 
 #endif

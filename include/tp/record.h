@@ -149,6 +149,9 @@ struct tp_rb {
 
 void tp_rb_init(struct tp_rb *b);
 void tp_rb_release(struct tp_rb *b);
+/* Make dst (uninitialized or released) an independent copy of src, open
+ * containers and all, so that both can be finished differently. */
+void tp_rb_copy(struct tp_rb *dst, const struct tp_rb *src);
 /* Start a record: a map whose first entry is "type": type; with type NULL
  * a map without one (dataset examples, converted JSON). */
 void tp_rb_begin(struct tp_rb *b, const char *type);

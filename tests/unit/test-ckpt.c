@@ -21,6 +21,7 @@
 #include "tp/ckpt.h"
 #include "tp/err.h"
 #include "tp/record.h"
+#include "tp/zio.h"
 #include "tp/sha256.h"
 
 static char *
@@ -192,6 +193,26 @@ test_round_trip(int level)
 	free(a);
 	free(b);
 	CHECK(tp_ckpt_verify(path) == 0, "level %d: verify", level);
+}
+
+/* The plain archive, written while its checksums are computed and its
+ * manifest patched afterwards, is the very tar inside the compressed one. */
+static void
+test_plain_is_compressed_tar(void)
+{
+	struct tp_zin *z = tp_zin_open("z.tpc");
+	size_t lp, lz = 0;
+	char *p = slurp("p.tpc", &lp), *t = tp_xmalloc(lp + 1);
+	ssize_t r;
+
+	while (z && (r = tp_zin_read(z, t + lz, lp + 1 - lz)) > 0)
+		lz += (size_t)r;
+	CHECK(z && p && lz == lp && memcmp(p, t, lp) == 0,
+	      "plain checkpoint = the compressed one's tar, byte for byte");
+	if (z)
+		tp_zin_close(z);
+	free(p);
+	free(t);
 }
 
 /* ---- plain tar surgery: headers are 512 bytes, size octal at 124 ---- */
@@ -702,6 +723,7 @@ main(void)
 	fill();
 	test_round_trip(0);
 	test_round_trip(3);
+	test_plain_is_compressed_tar();
 	test_flips();
 	test_truncation("p.tpc");
 	test_truncation("z.tpc");

@@ -507,9 +507,40 @@ test_mem_zstd(void)
 	tp_rb_release(&b);
 }
 
+/* A copy taken with containers and a key open is finished on its own. */
+static void
+test_copy(void)
+{
+	static const unsigned char want_a[] = {0x81, 0xa1, 'm', 0x82, 0xa1, 'x',
+	                                       0x01, 0xa1, 'y', 0x02};
+	static const unsigned char want_b[] = {0x81, 0xa1, 'm', 0x82, 0xa1, 'x',
+	                                       0x01, 0xa1, 'y', 0xa2, 'h', 'i'};
+	struct tp_rb a, b;
+	const void *p;
+	size_t len;
+
+	tp_rb_init(&a);
+	tp_rb_begin(&a, NULL);
+	tp_rb_map_begin(&a, "m");
+	tp_rb_i64(&a, "x", 1);
+	tp_rb_keyn(&a, "y", 1);
+	tp_rb_copy(&b, &a);
+	tp_rb_i64(&a, NULL, 2);
+	tp_rb_map_end(&a);
+	tp_rb_str(&b, NULL, "hi");
+	tp_rb_map_end(&b);
+	p = tp_rb_finish(&a, &len);
+	CHECK(len == sizeof want_a && memcmp(p, want_a, len) == 0, "copy: the original");
+	p = tp_rb_finish(&b, &len);
+	CHECK(len == sizeof want_b && memcmp(p, want_b, len) == 0, "copy: the copy");
+	tp_rb_release(&a);
+	tp_rb_release(&b);
+}
+
 int
 main(void)
 {
+	test_copy();
 	test_encodings();
 	test_round_trip();
 	test_stream("s.tpr");
