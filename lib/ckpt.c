@@ -4,9 +4,11 @@
  * Writing streams a tar (pax, deterministic headers: mtime 0, uid 0, mode
  * 0644) through an optional zstd filter straight into a temporary file made
  * by tp/atomic.h, so a failed write (ENOSPC, EFBIG, EIO) never touches the
- * previous file.  Reading loads the file into memory, walks it once with
- * libarchive and refuses it at the first thing that is not exactly what the
- * manifest promises; the caller never sees an unverified byte.  For plain
+ * previous file; the members' checksums are computed on two threads, for a
+ * plain archive while it is being written (see tp_ckpt_write).  Reading
+ * loads the file into memory, walks it once with libarchive and refuses it
+ * at the first thing that is not exactly what the manifest promises; the
+ * caller never sees an unverified byte.  For plain
  * tar the members point into the loaded file (no copy); compressed members
  * get their own buffers.
  */
