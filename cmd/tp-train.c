@@ -25,6 +25,8 @@ enum {
 	OPT_INPUT_BOUND,
 	OPT_INIT_FROM,
 	OPT_RESUME,
+	OPT_STREAM,
+	OPT_SHUFFLE_BUFFER,
 	OPT_HP = 1000, /* + row of the hyperparameter table */
 };
 
@@ -37,6 +39,8 @@ static const struct option fixed_opts[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"resume", no_argument, NULL, OPT_RESUME},
 	{"run-dir", required_argument, NULL, 'd'},
+	{"shuffle-buffer", required_argument, NULL, OPT_SHUFFLE_BUFFER},
+	{"stream", no_argument, NULL, OPT_STREAM},
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"trial", required_argument, NULL, OPT_TRIAL},
 	{"trial-index", required_argument, NULL, OPT_TRIAL_INDEX},
@@ -70,6 +74,9 @@ usage(FILE *f)
 	        "      --trial-index N     the N-th trial record of FILE, from 0 (default 0)\n"
 	        "      --init-from CKPT    warm start from a checkpoint's parameters\n"
 	        "      --resume            continue the run in -d DIR from its latest checkpoint\n"
+	        "      --stream            read TRAIN as the run goes, not into memory; under\n"
+	        "                          mpirun each rank reads only its own shard\n"
+	        "      --shuffle-buffer N  examples held for shuffling with --stream (8192)\n"
 	        "      --threads N         OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores)\n"
 	        "      --no-timing         leave wall-clock fields out (byte-stable stream)\n"
 	        "      --input-bound F     warn when waiting for data exceeds F of the time (0.25)\n"
@@ -167,6 +174,15 @@ main(int argc, char **argv)
 		case OPT_RESUME:
 			o.resume = 1;
 			break;
+		case OPT_STREAM:
+			o.stream = 1;
+			break;
+		case OPT_SHUFFLE_BUFFER:
+			if (tp_parse_i64(optarg, 1, INT64_C(1) << 32, "--shuffle-buffer", &v) != 0)
+				status = TP_EXIT_USAGE;
+			else
+				o.shuffle_buffer = (size_t)v;
+			break;
 		case OPT_NO_TIMING:
 			o.timing = 0;
 			break;
@@ -186,7 +202,8 @@ main(int argc, char **argv)
 	}
 	if (status < 0 && o.resume) {
 		/* The run's own configuration and data: nothing may change them. */
-		if (optind < argc || nsets || trial_path || o.init_from || o.valid_path) {
+		if (optind < argc || nsets || trial_path || o.init_from || o.valid_path ||
+		    o.stream || o.shuffle_buffer) {
 			tp_errorf("--resume takes the run's configuration and data from -d DIR; "
 			          "give no hyperparameters, trial or data");
 			status = TP_EXIT_USAGE;
@@ -196,6 +213,9 @@ main(int argc, char **argv)
 		}
 	} else if (status < 0 && optind >= argc) {
 		tp_errorf("no training set given (usage: tp-train [options] TRAIN...)");
+		status = TP_EXIT_USAGE;
+	} else if (status < 0 && o.shuffle_buffer && !o.stream) {
+		tp_errorf("--shuffle-buffer applies to --stream only");
 		status = TP_EXIT_USAGE;
 	}
 	if (status < 0 && trial_path &&

@@ -1001,7 +1001,7 @@ tp_ckpt_sniff(const char *path)
 
 /* Training state: what a model artifact leaves out (doc/tp-checkpoint.5). */
 static const char *const train_keys[] = {
-	"optimizer", "optim_steps", "schedule_step", "loader", "rng",
+	"optimizer", "optim_steps", "schedule_step", "loader", "loaders", "rng",
 	"metrics_offset", "train_window",
 };
 

@@ -695,8 +695,11 @@ load_one(struct tp_dataset *ds, struct tp_dsr *r, size_t *cap)
 	}
 }
 
-int
-tp_dataset_load(struct tp_dataset *ds, const char *const *paths, size_t npaths)
+/* The files' headers, checked as shards of one dataset, and their examples
+ * when `examples` is set (else only the counts the headers give). */
+static int
+load_files(struct tp_dataset *ds, const char *const *paths, size_t npaths,
+           int examples)
 {
 	const char *stdin_path = "-";
 	size_t cap = 0;
@@ -709,7 +712,7 @@ tp_dataset_load(struct tp_dataset *ds, const char *const *paths, size_t npaths)
 	ds->file_start = tp_xcalloc(npaths + 1, sizeof *ds->file_start);
 	for (size_t i = 0; i < npaths; i++) {
 		struct tp_dsr *r = tp_dsr_open(paths[i]);
-		int rc;
+		int rc = 0;
 
 		if (!r)
 			goto fail;
@@ -721,18 +724,35 @@ tp_dataset_load(struct tp_dataset *ds, const char *const *paths, size_t npaths)
 			tp_dsr_close(r);
 			goto fail;
 		}
-		rc = load_one(ds, r, &cap);
+		if (examples)
+			rc = load_one(ds, r, &cap);
+		else
+			ds->n += (size_t)tp_dsr_header(r)->count;
 		tp_dsr_close(r);
 		if (rc < 0)
 			goto fail;
 		ds->file_start[++ds->nfiles] = ds->n;
 	}
-	dataset_reserve(ds, ds->n);
+	if (examples)
+		dataset_reserve(ds, ds->n);
 	ds->h.count = (int64_t)ds->n;
 	return 0;
 fail:
 	tp_dataset_release(ds);
 	return -1;
+}
+
+int
+tp_dataset_load(struct tp_dataset *ds, const char *const *paths, size_t npaths)
+{
+	return load_files(ds, paths, npaths, 1);
+}
+
+int
+tp_dataset_load_headers(struct tp_dataset *ds, const char *const *paths,
+                        size_t npaths)
+{
+	return load_files(ds, paths, npaths, 0);
 }
 
 int
@@ -1140,7 +1160,7 @@ loader_alloc(const struct tp_loader_opts *o)
 	if (!l->o.prefetch)
 		l->o.prefetch = 8;
 	if (!l->o.shuffle_buffer)
-		l->o.shuffle_buffer = 8192;
+		l->o.shuffle_buffer = TP_LOADER_SHUFFLE_BUFFER;
 	if (!l->o.shards)
 		l->o.shards = 1;
 	tp_ds_header_init(&l->h);

@@ -21,7 +21,9 @@
  *
  * Data parallel (tp/dist.h, doc/tp-distributed.7): every rank draws the
  * same global batch from the same loader (in memory, one data seed) and
- * computes the gradient of its contiguous block of rows; per-rank weighted
+ * computes the gradient of its contiguous block of rows (with stream, each
+ * rank's own loader over its own shard yields just its block, and rank 0
+ * gathers the loaders' positions into checkpoints); per-rank weighted
  * sums are added in rank order (identical bits on every rank), so the loss
  * is sum w l / sum w over the global batch as with one rank.  Decisions
  * that end the loop (divergence, an error, a stop signal) are taken from
@@ -95,8 +97,13 @@ struct trainer {
 	char **cfg_train;      /* train paths from it */
 	char *cfg_strs[4];     /* valid, study, init_from, command from it */
 
+	/* With stream, train holds the headers and counts only: the loader
+	 * reads the examples (tp_dataset_load_headers). */
 	struct tp_dataset train, valid, subset;
 	int have_valid, have_subset;
+	int stream;            /* read the training files as the run goes */
+	size_t shuffle_buffer; /* the streaming loader's (0: its default) */
+	int reshard;           /* stream, resumed on another number of ranks */
 	struct tp_model *model;
 	struct tp_optim *opt;
 	struct tp_schedule sched;
@@ -129,6 +136,7 @@ struct trainer {
 	int rank, nranks;
 	int stop_agreed;    /* every rank saw the stop request (P > 1) */
 	uint64_t drop_seed; /* per-step dropout streams of P-rank runs */
+	unsigned char *loaders; /* rank 0, stream: every rank's loader state */
 
 	/* This step writes a record or a checkpoint: measure the gradient norm
 	 * and check the parameters (other steps rely on the next loss). */
@@ -320,6 +328,14 @@ config_keys(struct trainer *tr, struct tp_rb *b)
 		tp_rb_str(b, "run_dir", tr->o->run_dir);
 	if (tr->init_from)
 		tp_rb_str(b, "init_from", tr->init_from);
+	if (tr->stream) {
+		tp_rb_bool(b, "stream", 1);
+		tp_rb_u64(b, "shuffle_buffer", tr->shuffle_buffer ? tr->shuffle_buffer
+		                                                  : TP_LOADER_SHUFFLE_BUFFER);
+		if (tr->nranks > 1)
+			tp_rb_str(b, "sharding", tr->ntrain >= (size_t)tr->nranks ? "files"
+			                                                          : "examples");
+	}
 	tp_rb_i64(b, "train_examples", (int64_t)tr->train.n);
 	tp_rb_i64(b, "features", (int64_t)tr->train.d);
 	tp_rb_i64(b, "classes", tr->train.h.classes);
@@ -492,6 +508,15 @@ load_run_config(struct trainer *tr)
 	tr->command = tr->cfg_strs[3] = tp_val_strdup(tp_val_get(c, "command"));
 	tr->trial = tp_val_i64(tp_val_get(c, "trial"), &v) == 0 ? v : -1;
 	tr->scientific = tp_val_get(c, "scientific");
+	if (tp_val_get(c, "stream")) {
+		uint64_t sb;
+		tr->stream = 1;
+		if (tp_val_u64(tp_val_get(c, "shuffle_buffer"), &sb) != 0 || sb == 0) {
+			tp_errorf("%s: \"shuffle_buffer\" must be a positive integer", origin);
+			return -1;
+		}
+		tr->shuffle_buffer = (size_t)sb;
+	}
 	return 0;
 }
 
@@ -541,7 +566,12 @@ setup(struct trainer *tr)
 	if (tp_hp_optim_config(hp, &oc) != 0 ||
 	    tp_hp_schedule_config(hp, (uint64_t)hp->steps, &tr->sched) != 0)
 		return TP_EXIT_USAGE;
-	if (tp_dataset_load(&tr->train, tr->train_paths, tr->ntrain) != 0)
+	if (tr->stream && hp->train_eval_size > 0) {
+		tp_errorf("train_eval_size needs the training set in memory, not --stream");
+		return TP_EXIT_USAGE;
+	}
+	if ((tr->stream ? tp_dataset_load_headers : tp_dataset_load)(
+	            &tr->train, tr->train_paths, tr->ntrain) != 0)
 		return TP_EXIT_RUNTIME;
 	if (tr->train.n == 0) {
 		tp_errorf("%s: the training set is empty", tr->train_paths[0]);
@@ -603,6 +633,13 @@ setup(struct trainer *tr)
 	return TP_EXIT_OK;
 }
 
+/* The first row of rank r's block of a global batch (r = P: the batch). */
+static size_t
+rank_rows(const struct trainer *tr, int r)
+{
+	return (size_t)tr->hp.batch_size * (size_t)r / (size_t)tr->nranks;
+}
+
 static int
 open_loader(struct trainer *tr, const struct tp_loader_state *resume)
 {
@@ -612,7 +649,22 @@ open_loader(struct trainer *tr, const struct tp_loader_state *resume)
 	lo.batch = (size_t)tr->hp.batch_size;
 	lo.seed = tr->data_seed;
 	lo.shards = 1;
-	tr->loader = tp_loader_new(&tr->train, &lo, resume);
+	if (!tr->stream) {
+		tr->loader = tp_loader_new(&tr->train, &lo, resume);
+		return tr->loader ? 0 : -1;
+	}
+	/* Each rank streams its own shard (whole files when there are enough,
+	 * else every P-th example) in batches of its block of the global
+	 * batch; the loader derives its order from (seed, shard, epoch). */
+	lo.shard = (uint32_t)tr->rank;
+	lo.shards = (uint32_t)tr->nranks;
+	lo.batch = rank_rows(tr, tr->rank + 1) - rank_rows(tr, tr->rank);
+	lo.shuffle_buffer = tr->shuffle_buffer;
+	if (resume)
+		lo.seed = resume->seed;
+	else if (tr->reshard)
+		lo.seed = tp_seed_derive(tr->data_seed, (uint64_t)tr->step);
+	tr->loader = tp_loader_open(tr->train_paths, tr->ntrain, &lo, resume);
 	return tr->loader ? 0 : -1;
 }
 
@@ -714,6 +766,12 @@ write_full_ckpt(struct trainer *tr, const char *path)
 	tp_loader_state(tr->loader, &ls);
 	tp_loader_state_encode(&ls, lsb);
 	tp_rb_bin(b, "loader", lsb, sizeof lsb);
+	if (tr->stream && tr->nranks > 1) {
+		tp_rb_arr_begin(b, "loaders");
+		for (int r = 0; r < tr->nranks; r++)
+			tp_rb_bin(b, NULL, tr->loaders + (size_t)r * sizeof lsb, sizeof lsb);
+		tp_rb_arr_end(b);
+	}
 	tp_rb_str(b, "optimizer", tr->hp.optimizer);
 	tp_rb_u64(b, "optim_steps", tp_optim_steps(tr->opt));
 	tp_rb_i64(b, "schedule_step", tr->step);
@@ -804,6 +862,20 @@ save_checkpoint(struct trainer *tr, char *path)
 	int has_metric = 0;
 	double metric = 0;
 
+	if (tr->stream && tr->nranks > 1) {
+		/* Streaming ranks each have their own position: rank 0 stores all. */
+		struct tp_loader_state ls;
+		unsigned char lsb[TP_LOADER_STATE_BYTES];
+
+		tp_loader_state(tr->loader, &ls);
+		tp_loader_state_encode(&ls, lsb);
+		if (!tr->loaders && tr->rank == 0)
+			tr->loaders = tp_xmallocarray((size_t)tr->nranks, sizeof lsb);
+		if (tp_dist_gather(tr->dist, lsb, sizeof lsb, tr->loaders, 0) != 0) {
+			free(path);
+			return TP_EXIT_RUNTIME;
+		}
+	}
 	if (tr->rank != 0) {
 		free(path);
 		return TP_EXIT_OK;
@@ -889,6 +961,17 @@ restore_full(struct trainer *tr, const struct tp_ckpt *c,
 		return -1;
 	rng = tp_val_get(tp_val_get(m, "rng"), "dropout");
 	lsb = tp_val_bin(tp_val_get(m, "loader"), &len);
+	if (tr->stream) {
+		/* Every rank's own position ("loader" alone: one rank); on
+		 * another number of ranks the shards change, so each rank
+		 * starts a fresh pass over its new shard (doc/tp-distributed.7). */
+		const struct tp_val *all = tp_val_get(m, "loaders");
+		size_t nl = all ? tp_val_len(all) : 1;
+
+		tr->reshard = nl != (size_t)tr->nranks;
+		if (all && !tr->reshard)
+			lsb = tp_val_bin(tp_val_at(all, (size_t)tr->rank), &len);
+	}
 	win = tp_val_get(m, "train_window");
 	if (tp_val_len(rng) != 4 || !lsb || tp_loader_state_decode(ls, lsb, len) != 0 ||
 	    tp_val_f64(tp_val_get(win, "loss"), &tr->win_loss) != 0 ||
@@ -1292,7 +1375,8 @@ train_step(struct trainer *tr, double *loss, double *lr, double *gnorm)
  * a contiguous block, so when ghost_batch divides B/P the ghost batches are
  * those of a 1-rank run.  Its gradient is of its own weighted mean; scaled
  * by W_r/W (W_r its weight, W the batch's) and summed over ranks it is the
- * gradient of sum w l / sum w over the whole batch.
+ * gradient of sum w l / sum w over the whole batch.  A streaming rank's
+ * loader yields its block alone, from its own shard.
  */
 static int
 train_step_ranks(struct trainer *tr, double *loss, double *lr, double *gnorm)
@@ -1308,8 +1392,8 @@ train_step_ranks(struct trainer *tr, double *loss, double *lr, double *gnorm)
 	if (tp_loader_next(tr->loader, &db) != 1)
 		return TP_EXIT_RUNTIME;
 	t1 = now();
-	lo = db->n * (size_t)tr->rank / (size_t)tr->nranks;
-	hi = db->n * (size_t)(tr->rank + 1) / (size_t)tr->nranks;
+	lo = tr->stream ? 0 : rank_rows(tr, tr->rank);
+	hi = tr->stream ? db->n : rank_rows(tr, tr->rank + 1);
 	for (size_t i = lo; i < hi; i++) {
 		wr += db->w[i];
 		any |= db->w[i] != 0;
@@ -1367,7 +1451,8 @@ train_step_ranks(struct trainer *tr, double *loss, double *lr, double *gnorm)
 	tr->phase[PH_BACKWARD] += t3 - t2;
 	tr->phase[PH_REDUCE] += t4 - t3;
 	tr->phase[PH_UPDATE] += t5 - t4;
-	count_step(tr, db->valid, t1 - t0, *loss);
+	/* Train batches are full: the global batch's examples. */
+	count_step(tr, (size_t)tr->hp.batch_size, t1 - t0, *loss);
 	return TP_EXIT_OK;
 }
 
@@ -1503,7 +1588,7 @@ start(struct trainer *tr)
 	} else if (tr->o->run_dir && tr->rank == 0 && write_config_file(tr) != 0) {
 		return TP_EXIT_RUNTIME;
 	}
-	if (open_loader(tr, resumed ? &ls : NULL) != 0)
+	if (open_loader(tr, resumed && !tr->reshard ? &ls : NULL) != 0)
 		return TP_EXIT_RUNTIME;
 	if (open_outputs(tr) != 0)
 		return TP_EXIT_RUNTIME;
@@ -1527,6 +1612,8 @@ tp_train(const struct tp_train_opts *o)
 	tr.scientific = o->scientific;
 	tr.command = o->command;
 	tr.init_from = o->init_from;
+	tr.stream = o->stream;
+	tr.shuffle_buffer = o->shuffle_buffer;
 	tp_dataset_init(&tr.train);
 	tp_dataset_init(&tr.valid);
 	tp_dataset_init(&tr.subset);
@@ -1554,6 +1641,7 @@ tp_train(const struct tp_train_opts *o)
 	for (size_t i = 0; i < tr.nck; i++)
 		free(tr.ck[i].path);
 	free(tr.ck);
+	free(tr.loaders);
 	for (size_t i = 0; tr.cfg_train && i < tr.ntrain; i++)
 		free(tr.cfg_train[i]);
 	free(tr.cfg_train);

@@ -142,6 +142,13 @@ void tp_dataset_release(struct tp_dataset *ds);
 int tp_dataset_load(struct tp_dataset *ds, const char *const *paths,
                     size_t npaths) TP_WUR;
 /*
+ * The same without the examples: the checked headers, n and file_start
+ * from the headers' counts, x, y, t and w NULL (for streaming trainers,
+ * which read the examples through tp_loader_open).  0 or -1 (printed).
+ */
+int tp_dataset_load_headers(struct tp_dataset *ds, const char *const *paths,
+                            size_t npaths) TP_WUR;
+/*
  * Write examples idx[0..n) of ds (all, in order, when idx is NULL) as a
  * dataset file; flags as tp_dsw_open.
  */
@@ -159,13 +166,16 @@ enum tp_loader_mode {
 	TP_LOAD_EVAL,
 };
 
+#define TP_LOADER_SHUFFLE_BUFFER 8192
+
 struct tp_loader_opts {
 	enum tp_loader_mode mode;
 	size_t batch;          /* B >= 1 */
 	uint64_t seed;         /* data-order seed (train mode) */
 	uint32_t shard, shards; /* this is shard `shard` of `shards` (>= 1) */
 	size_t prefetch;       /* batches queued ahead (0: 8) */
-	/* Streaming only: examples held for shuffling (0: 8192).  Larger is
+	/* Streaming only: examples held for shuffling (0:
+	 * TP_LOADER_SHUFFLE_BUFFER).  Larger is
 	 * closer to a true permutation; see tp-dataset(5). */
 	size_t shuffle_buffer;
 };

@@ -60,6 +60,10 @@ int tp_dist_sum_f64(struct tp_dist *d, double *buf, size_t n) TP_WUR;
 int tp_dist_allreduce_f32(struct tp_dist *d, float *buf, size_t n) TP_WUR;
 /* Copy root's buf[bytes] to every rank.  0 or -1. */
 int tp_dist_bcast(struct tp_dist *d, void *buf, size_t bytes, int root) TP_WUR;
+/* Rank r's buf[bytes] to out[r * bytes] on root (out is only written
+ * there; with one rank, a copy).  Every rank must call it.  0 or -1. */
+int tp_dist_gather(struct tp_dist *d, const void *buf, size_t bytes, void *out,
+                   int root) TP_WUR;
 /* Wait for every rank.  0 or -1. */
 int tp_dist_barrier(struct tp_dist *d) TP_WUR;
 

@@ -15,7 +15,8 @@
  *
  * Data parallel (doc/tp-distributed.7): with a tp_dist of P > 1 ranks, every
  * rank loads the whole training set and draws the same global batches (same
- * data seed); rank r computes the gradient of rows [r*B/P, (r+1)*B/P) of
+ * data seed), or with stream reads only its own shard in its own order;
+ * rank r computes the gradient of rows [r*B/P, (r+1)*B/P) of
  * each, the weighted gradients and losses are summed across ranks in rank
  * order before clipping and the update, so every rank holds the same
  * parameters.  Only rank 0 writes records, files and checkpoints.
@@ -37,6 +38,13 @@ struct tp_train_opts {
 	struct tp_hparams hp;
 	const char *const *train_paths; /* shards of the training set */
 	size_t ntrain;
+	/* Read the training files as the run goes instead of loading them
+	 * (data larger than memory); with P ranks each rank reads only its
+	 * shard: whole files when there are at least P, else every P-th
+	 * example.  shuffle_buffer: examples held for shuffling (0: the
+	 * loader's default). */
+	int stream;
+	size_t shuffle_buffer;
 	const char *valid_path;   /* NULL: no validation set */
 	const char *run_dir;      /* NULL: none; else config.tpr, metrics.tpr */
 	const char *metrics_path; /* NULL: stdout without run_dir, none with */

@@ -205,6 +205,73 @@ t_ok "SIGTERM: 2-rank resume" sh -c "cd term && mpirun -np 2 $M/tp-train -d run 
 t_cmp "SIGTERM and resume: identical stream" tref/run/metrics.tpr term/run/metrics.tpr
 t_cmp "SIGTERM and resume: identical model" tref/run/model.tpm term/run/model.tpm
 
+# Streaming shards (--stream): each rank reads only its own shard files
+# with its own data order (seeded by the data seed and the rank), so P
+# ranks are not one rank; a P-rank run is still deterministic, keeps every
+# rank's loader position in its checkpoints and resumes bit for bit.
+tp-data shard -n 3 -o sh digits-train.zst
+c0=$(tp-cat -t dataset -k count -H sh-00000-of-00003.zst)
+c1=$(tp-cat -t dataset -k count -H sh-00001-of-00003.zst)
+c2=$(tp-cat -t dataset -k count -H sh-00002-of-00003.zst)
+set -- --no-timing -q --stream --steps $long --batch-size 64 --width 256 --depth 2 \
+	--optimizer adam --lr 0.001 --log-every 5 --eval-every 50 --checkpoint-every 20 \
+	--keep-latest 2 --valid ../digits-valid.zst \
+	../sh-00000-of-00003.zst ../sh-00001-of-00003.zst ../sh-00002-of-00003.zst
+SARGS="$*"
+mkdir s1 s2 sk
+(cd s1 && mpi 2 -d run $SARGS)
+t_ok "streaming shards: 2 ranks train" leaky sh -c "cd s2 && mpirun -np 2 $M/tp-train -d run $SARGS"
+t_cmp "streaming shards: two 2-rank runs, identical streams" s1/run/metrics.tpr s2/run/metrics.tpr
+t_cmp "streaming shards: two 2-rank runs, identical models" s1/run/model.tpm s2/run/model.tpm
+t_eq "streaming shards: the config says whole files" \
+	"$(tp-cat -t config -k stream,sharding -H s1/run/metrics.tpr)" "$(printf 'true\tfiles')"
+# The loader positions in the last checkpoint: rank 0 holds files 0 and 2,
+# rank 1 file 1 (examples per shard: bytes 24-31 of the encoded state).
+shard_examples() { # CKPT RANK
+	tp-ckpt info "$1" | tp-cat -k loaders -H | tr '}' '\n' |
+		sed -n "$(($2 + 1))s/.*\"\\\$base64\":\"\([^\"]*\)\".*/\1/p" |
+		base64 -d | od -An -tu8 -j24 -N8 | tr -d ' '
+}
+lastck=s1/run/ckpt/$(ls s1/run/ckpt | tail -n 1)
+t_eq "streaming shards: rank 0 reads files 0 and 2" "$(shard_examples $lastck 0)" $((c0 + c2))
+t_eq "streaming shards: rank 1 reads file 1" "$(shard_examples $lastck 1)" "$c1"
+t_eq "streaming shards: a train record every 5 steps" \
+	"$(tp-cat -t train -c s1/run/metrics.tpr)" $((long / 5))
+(cd sk && exec mpirun -np 2 sh ../rank.sh -d run $SARGS) >/dev/null 2>&1 &
+mp=$!
+n=0
+while [ "$(tp-cat -t train -c sk/run/metrics.tpr 2>/dev/null || echo 0)" -lt 12 ] &&
+	[ $n -lt 3000 ] && kill -0 $mp 2>/dev/null; do sleep 0.01; n=$((n + 1)); done
+if [ -f sk/pid.1 ] && kill -9 "$(cat sk/pid.1)" 2>/dev/null; then
+	ok "streaming shards: rank 1 killed with -9 at $(tp-cat -t train -c sk/run/metrics.tpr) train records"
+else
+	not_ok "streaming shards: rank 1 killed with -9 (the run was over before)"
+fi
+wait $mp 2>/dev/null
+t_true "streaming shards: the killed run is incomplete" sh -c '! test -f sk/run/model.tpm'
+mkdir sp1 && cp -r sk/run sp1/run
+t_ok "streaming shards: 2-rank resume" sh -c "cd sk && mpirun -np 2 $M/tp-train -d run --resume --no-timing -q"
+t_cmp "streaming shards: kill -9 and resume, identical stream" s1/run/metrics.tpr sk/run/metrics.tpr
+t_cmp "streaming shards: kill -9 and resume, identical model" s1/run/model.tpm sk/run/model.tpm
+# On 1 rank the shards change (one rank reads all three): a fresh pass
+# from the checkpoint's step, the same steps and records.
+t_ok "streaming shards: resume a 2-rank checkpoint on 1 rank" sh -c \
+	"cd sp1 && $M/tp-train -d run --resume --threads 1 --no-timing -q"
+t_eq "streaming shards: 1-rank continuation, the same steps" \
+	"$(tp-cat -t train -k step -H sp1/run/metrics.tpr | tr '\n' ' ')" \
+	"$(tp-cat -t train -k step -H s1/run/metrics.tpr | tr '\n' ' ')"
+t_eq "streaming shards: 1-rank continuation, one loader position" \
+	"$(tp-ckpt info sp1/run/ckpt/$(ls sp1/run/ckpt | tail -n 1) | tp-cat -k loaders -H)" ""
+# Fewer files than ranks: every P-th example of the one stream.
+mpi 2 --no-timing -q --stream --steps 10 --batch-size 32 --checkpoint-every 10 \
+	-d strided digits-train.zst >/dev/null
+t_eq "streaming, one file: the config says examples" \
+	"$(tp-cat -t config -k sharding -H strided/metrics.tpr)" examples
+n_all=$(tp-cat -t dataset -k count -H digits-train.zst)
+t_eq "streaming, one file: ranks hold every other example" \
+	"$(shard_examples strided/ckpt/step-000000010.tpc 0) $(shard_examples strided/ckpt/step-000000010.tpc 1)" \
+	"$(((n_all + 1) / 2)) $((n_all / 2))"
+
 # Errors: every rank refuses, the job ends with the code (MPI_Abort).
 mpi 2 --batch-size 1 --steps 1 digits-train.zst >/dev/null 2>bs.err; rc=$?
 t_eq "batch smaller than the ranks: exit 2" "$rc" 2

@@ -68,6 +68,34 @@ t_exit 4 'diverged at step [0-9]+' "divergence exits 4" \
 t_eq "diverged record written" "$(tp-cat -t diverged -c div.tpr)" 1
 t_eq "then a summary that says so" "$(tp-cat -t summary -k status -H div.tpr)" diverged
 
+# --stream: the training files read as the run goes (data larger than
+# memory), through a shuffle buffer; deterministic, and a resume from a
+# checkpoint continues the stream exactly.
+tp-data shard -n 3 -o tsh "$T"
+S="../tsh-00000-of-00003.zst ../tsh-00001-of-00003.zst ../tsh-00002-of-00003.zst"
+set -- --threads 1 --no-timing -q --stream --shuffle-buffer 256 --steps 120 \
+	--batch-size 32 --log-every 10 --checkpoint-every 40 --keep-latest 3
+mkdir st1 st2
+t_ok "--stream trains" sh -c "cd st1 && tp-train $* -d run $S"
+(cd st2 && tp-train "$@" -d run $S)
+t_cmp "--stream: two runs, identical streams" st1/run/metrics.tpr st2/run/metrics.tpr
+t_cmp "--stream: two runs, identical models" st1/run/model.tpm st2/run/model.tpm
+t_eq "--stream: the config records it" \
+	"$(tp-cat -t config -k stream,shuffle_buffer,train_examples -H st1/run/metrics.tpr)" \
+	"$(printf 'true\t256\t%s' "$(tp-cat -t dataset -k count -H "$T")")"
+cp -r st1 st3 && rm -f st3/run/model.tpm st3/run/ckpt/step-000000120.tpc st3/run/ckpt/step-000000080.tpc
+t_ok "--stream: resume from step 40" sh -c "cd st3 && tp-train -d run --resume --threads 1 --no-timing -q"
+t_cmp "--stream: resumed stream identical" st1/run/metrics.tpr st3/run/metrics.tpr
+t_cmp "--stream: resumed model identical" st1/run/model.tpm st3/run/model.tpm
+t_exit 2 "--shuffle-buffer applies to --stream only" "--shuffle-buffer without --stream" \
+	tp-train --shuffle-buffer 10 "$T"
+t_exit 2 "train_eval_size needs the training set in memory" "--stream with a train-split evaluation" \
+	tp-train --stream --train-eval-size 100 "$T"
+t_exit 3 "standard input cannot be read more than once" "--stream from stdin" \
+	sh -c "tp-train --stream --steps 1 - <$T"
+t_exit 2 "give no hyperparameters, trial or data" "--resume with --stream" \
+	tp-train -d st1/run --resume --stream
+
 # Configuration errors are refused before any work, exit 2, one line.
 t_exit 2 "unknown option '--learning-rate'" "unknown flag" tp-train --learning-rate 1 "$T"
 t_exit 2 "unknown option '-x'" "unknown short flag inside a cluster" tp-train -qx "$T"
