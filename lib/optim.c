@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "tp/optim.h"
+#include "tp/pool.h"
 
 #ifdef __SSE2__
 #include <immintrin.h>
@@ -41,6 +42,7 @@ struct tp_optim {
 	size_t nstate;
 	struct range *nodecay; /* sorted, disjoint, not touching */
 	size_t nnodecay;
+	struct tp_pool *pool;  /* NULL: the update runs in the caller */
 };
 
 static const char *const kind_names[] = {
@@ -176,7 +178,15 @@ tp_optim_free(struct tp_optim *o)
 	if (!o)
 		return;
 	free(o->nodecay);
+	tp_pool_free(o->pool);
 	free(o);
+}
+
+void
+tp_optim_set_threads(struct tp_optim *o, int n)
+{
+	tp_pool_free(o->pool);
+	o->pool = n > 1 ? tp_pool_new(n) : NULL;
 }
 
 static int
@@ -308,6 +318,39 @@ k_momentum(size_t n, float *restrict p, const float *restrict g,
 		p[i] = pi + nlr * mi / (sqrtf(vi) / bc2s + eps);               \
 	} while (0)
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The same eight at a time where the CPU has AVX (checked at run time):
+ * the same operations in the same order, so the same bits. */
+__attribute__((target("avx"))) static size_t
+k_adam_avx(size_t n, float *restrict p, const float *restrict g,
+           float *restrict m, float *restrict v, const struct scal *s)
+{
+	const __m256 vdecay = _mm256_set1_ps(s->decay), vwd = _mm256_set1_ps(s->wd),
+	             vb1 = _mm256_set1_ps(s->b1), vc1 = _mm256_set1_ps(s->c1),
+	             vb2 = _mm256_set1_ps(s->b2), vc2 = _mm256_set1_ps(s->c2),
+	             vnlr = _mm256_set1_ps(s->nlr), vbc2s = _mm256_set1_ps(s->bc2s),
+	             veps = _mm256_set1_ps(s->eps);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 pi = _mm256_mul_ps(_mm256_loadu_ps(p + i), vdecay);
+		__m256 d = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(vwd, pi));
+		__m256 mi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), vb1),
+		                          _mm256_mul_ps(vc1, d));
+		__m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), vb2),
+		                          _mm256_mul_ps(_mm256_mul_ps(vc2, d), d));
+		__m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vbc2s),
+		                           veps);
+		__m256 up = _mm256_div_ps(_mm256_mul_ps(vnlr, mi), den);
+
+		_mm256_storeu_ps(m + i, mi);
+		_mm256_storeu_ps(v + i, vi);
+		_mm256_storeu_ps(p + i, _mm256_add_ps(pi, up));
+	}
+	return i;
+}
+#endif
+
 static void
 k_adam(size_t n, float *restrict p, const float *restrict g,
        float *restrict m, float *restrict v, const struct scal *s)
@@ -317,6 +360,10 @@ k_adam(size_t n, float *restrict p, const float *restrict g,
 	            decay = s->decay;
 	size_t i = 0;
 
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx"))
+		i = k_adam_avx(n, p, g, m, v, s);
+#endif
 #ifdef __SSE2__
 	/*
 	 * sqrtf may set errno, so under the default -fmath-errno GCC will not
@@ -373,13 +420,51 @@ run_segment(struct tp_optim *o, size_t off, size_t len, float *p,
 	}
 }
 
+/* One step over parameters [lo, hi): the decayed ranges with s, the exempt
+ * ones with s0. */
+struct step_job {
+	struct tp_optim *o;
+	float *p;
+	const float *g;
+	struct scal s, s0;
+	int first;
+};
+
+static void
+step_range(void *arg, size_t lo, size_t hi)
+{
+	struct step_job *j = arg;
+	struct tp_optim *o = j->o;
+	size_t pos = lo;
+
+	for (size_t r = 0; r < o->nnodecay && pos < hi; r++) {
+		const struct range *q = &o->nodecay[r];
+		size_t a = q->off > pos ? q->off : pos, b = q->end < hi ? q->end : hi;
+
+		if (q->end <= pos)
+			continue;
+		if (a > hi)
+			a = hi;
+		run_segment(o, pos, a - pos, j->p, j->g, &j->s, j->first);
+		if (b > a)
+			run_segment(o, a, b - a, j->p, j->g, &j->s0, j->first);
+		pos = b > a ? b : a;
+	}
+	if (pos < hi)
+		run_segment(o, pos, hi - pos, j->p, j->g, &j->s, j->first);
+}
+
+/* Below this many parameters per thread, waking threads costs more than the
+ * update (about 30 us of Adam on one core). */
+enum { MIN_CHUNK = 1 << 16 };
+
 void
 tp_optim_step(struct tp_optim *o, float *p, const float *g, double lr)
 {
 	const struct tp_optim_config *c = &o->c;
 	struct scal s = {0}, s0;
 	int first = o->t == 0;
-	size_t pos = 0;
+	struct step_job job;
 	double t;
 
 	o->t++;
@@ -407,14 +492,8 @@ tp_optim_step(struct tp_optim *o, float *p, const float *g, double lr)
 	s0 = s;
 	s0.wd = 0;
 	s0.decay = 1;
-	for (size_t r = 0; r < o->nnodecay; r++) {
-		const struct range *q = &o->nodecay[r];
-
-		run_segment(o, pos, q->off - pos, p, g, &s, first);
-		run_segment(o, q->off, q->end - q->off, p, g, &s0, first);
-		pos = q->end;
-	}
-	run_segment(o, pos, o->n - pos, p, g, &s, first);
+	job = (struct step_job){o, p, g, s, s0, first};
+	tp_pool_for(o->pool, o->n, MIN_CHUNK, step_range, &job);
 }
 
 float *

@@ -615,6 +615,8 @@ setup(struct trainer *tr)
 	tr->opt = tp_optim_new(&oc, nparams);
 	if (!tr->opt)
 		return TP_EXIT_USAGE;
+	/* The update is memory-bound: it gets the cores the GEMMs get. */
+	tp_optim_set_threads(tr->opt, tp_blas_threads());
 	/* Biases, norm gains and rezero scales are not decayed: decay is meant
 	 * to shrink weights, and shrinking a gain toward 0 only hurts. */
 	views = tp_model_param_views(tr->model, &nviews);

@@ -73,6 +73,9 @@ struct tp_optim;
  * NULL after printing why when c is invalid.  Free with tp_optim_free. */
 struct tp_optim *tp_optim_new(const struct tp_optim_config *c, size_t n);
 void tp_optim_free(struct tp_optim *o);
+/* Run the update on n threads (the caller's included; default 1): the
+ * same results, element for element, on any number. */
+void tp_optim_set_threads(struct tp_optim *o, int n);
 
 /*
  * Exempt parameters [off, off+len) from weight decay.  Ranges may overlap or

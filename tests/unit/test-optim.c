@@ -371,6 +371,30 @@ check_tail(enum tp_optim_kind kind)
 	tp_optim_free(o45);
 }
 
+/* On several threads, each element is computed by the same code: the same
+ * bits as one thread, with no-decay ranges inside and across the cuts. */
+static void
+check_threads(enum tp_optim_kind kind)
+{
+	const size_t n = 300007;
+	float *p1 = malloc(n * sizeof *p1), *p3 = malloc(n * sizeof *p3);
+	struct tp_optim *a = make(kind, n, 0.1), *b = make(kind, n, 0.1);
+	int rc = tp_optim_no_decay(a, 150000 - 7, 100) | tp_optim_no_decay(b, 150000 - 7, 100) |
+	         tp_optim_no_decay(a, 200001, 3) | tp_optim_no_decay(b, 200001, 3);
+
+	tp_optim_set_threads(b, 3);
+	fill(p1, p1, n, 0);
+	memcpy(p3, p1, n * sizeof *p1);
+	run(a, p1, n, 0, 4);
+	run(b, p3, n, 0, 4);
+	CHECK(rc == 0 && memcmp(p1, p3, n * sizeof *p1) == 0,
+	      "%s: 3 threads give the bits of 1", tp_optim_kind_name(kind));
+	tp_optim_free(a);
+	tp_optim_free(b);
+	free(p1);
+	free(p3);
+}
+
 static void
 check_no_decay(void)
 {
@@ -587,6 +611,7 @@ main(void)
 	for (int k = TP_OPTIM_SGD; k <= TP_OPTIM_ADAMW; k++) {
 		check_resume((enum tp_optim_kind)k);
 		check_tail((enum tp_optim_kind)k);
+		check_threads((enum tp_optim_kind)k);
 	}
 	check_no_decay();
 	check_config_errors();

@@ -1,0 +1,32 @@
+/*
+ * pool.h: a few persistent threads for element-wise loops over large arrays
+ * (the optimizer update), so that they use the cores the matrix products
+ * use.  A loop over [0, n) is cut into contiguous ranges, one per thread;
+ * every element is computed by the same code whatever the cut, so results
+ * do not depend on the thread count.
+ */
+#ifndef TP_POOL_H
+#define TP_POOL_H
+
+#include <stddef.h>
+
+struct tp_pool;
+
+/* A pool of n threads, the caller's included (n - 1 are started; n <= 1:
+ * none, every loop runs in the caller).  Never NULL: a thread that cannot
+ * be started leaves its share to the others. */
+struct tp_pool *tp_pool_new(int n);
+/* Stop the threads and free (accepts NULL). */
+void tp_pool_free(struct tp_pool *p);
+/* Threads the pool runs loops on, the caller's included. */
+int tp_pool_threads(const struct tp_pool *p);
+/*
+ * fn(arg, lo, hi) over ranges that cover [0, n), at most one per thread and
+ * none shorter than min_chunk elements (so small loops stay in the caller);
+ * range bounds are multiples of 16 elements (64-byte floats, no shared
+ * cache lines).  Returns when every range is done.  p NULL: one range.
+ */
+void tp_pool_for(struct tp_pool *p, size_t n, size_t min_chunk,
+                 void (*fn)(void *arg, size_t lo, size_t hi), void *arg);
+
+#endif
