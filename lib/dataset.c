@@ -1377,7 +1377,9 @@ tp_loader_next(struct tp_loader *l, const struct tp_ds_batch **b)
 	pthread_mutex_lock(&l->mu);
 	if (l->taken > l->released) {
 		l->released++;
-		if (l->prod_waiting)
+		/* Wake a full producer only at half empty: it then refills in a
+		 * burst, not one context switch per batch. */
+		if (l->prod_waiting && l->produced - l->released <= l->nslots / 2)
 			pthread_cond_signal(&l->can_produce);
 	}
 	if (l->taken == l->produced && !l->done) {
