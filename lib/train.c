@@ -144,6 +144,8 @@ struct trainer {
 
 	/* timing */
 	double t_start, phase[PH_N], win_start, win_wait, last_progress;
+	double first_wait; /* for this process's first batch: the pipeline filling */
+	int stepped;       /* this process has taken a step */
 	char last_eval[64];
 };
 
@@ -1330,6 +1332,9 @@ static void
 count_step(struct trainer *tr, size_t valid, double waited, double loss)
 {
 	tr->win_wait += waited;
+	if (!tr->stepped)
+		tr->first_wait = waited;
+	tr->stepped = 1;
 	tr->step++;
 	tr->examples += (int64_t)valid;
 	tr->win_examples += (int64_t)valid;
@@ -1541,8 +1546,10 @@ run(struct trainer *tr, int resumed)
 		if (tr->o->progress && tr->rank == 0)
 			progress(tr, loss, tr->step == hp->steps);
 	}
-	if (tr->o->timing && tr->step > 0 && tr->rank == 0) {
-		double f = tr->phase[PH_DATA] / (now() - tr->t_start);
+	if (tr->o->timing && tr->stepped && tr->rank == 0) {
+		/* Steady state: the wait for the first batch is start-up. */
+		double f = (tr->phase[PH_DATA] - tr->first_wait) /
+		           (now() - tr->t_start - tr->first_wait);
 		if (f > tr->o->input_bound)
 			tp_warnf("input-bound: %.0f%% of the time was spent waiting for data",
 			         100 * f);

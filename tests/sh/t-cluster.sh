@@ -3,7 +3,8 @@
 # parallel (parallel.sh, local and through `-S :', GNU parallel's own
 # "host"), and make -j (study.mk), both feeding one tp-track store.  Every
 # trial runs once, the store holds it once, and running again changes
-# nothing.  --sshlogin to other machines needs ssh and is documented only.
+# nothing.  --sshlogin to other machines runs through a stand-in for ssh
+# that runs the command here.
 . "$TP_TOP/tests/lib.sh"
 EX=$TOP/share/examples/cluster
 export TP_TRACK=$PWD/store
@@ -98,6 +99,36 @@ if [ "$have_parallel" = 1 ]; then
 	t_eq "the store is unchanged" "$(objects)" "$n1"
 	t_eq "still one row per trial" "$(rows par/optimizer=adam | tr '\n' ' ')" "0 1 "
 
+	# -S to other machines: GNU parallel's ssh replaced by a stand-in that
+	# logs the host and runs the command here (the same quoting and the
+	# same remote wrapper GNU parallel sends over a real ssh).
+	cat >fake-ssh <<'SH'
+#!/bin/sh
+while [ $# -gt 0 ]; do
+	case $1 in
+	-[bcDEeFIiJLlmOopQRSWw]) shift 2 ;;
+	-*) shift ;;
+	*) break ;;
+	esac
+done
+echo "$1" >>"$SSH_LOG"
+shift
+[ "$1" = -- ] && shift
+# ssh joins the words with spaces for the remote shell.
+exec sh -c "$*"
+SH
+	chmod +x fake-ssh
+	space ssh >ssh.space
+	sh "$EX/prepare.sh" -n 2 -s 1 ssh.space d-train.zst d-valid.zst ssh >/dev/null
+	t_ok "parallel.sh -S 1/nodeA -S 1/nodeB (through ssh)" env SSH_LOG="$PWD/ssh.log" \
+		PARALLEL="--ssh $PWD/fake-ssh" sh "$EX/parallel.sh" -S 1/nodeA -S 1/nodeB ssh
+	t_eq "... every trial trained once" "$(grep -c '^trial [0-3]: trained$' t.out)" 4
+	t_eq "... both hosts ran trials" \
+		"$(awk -F'\t' 'NR > 1 { print $2 }' ssh/parallel.log | sort -u | tr '\n' ' ')" "nodeA nodeB "
+	t_eq "... all exit 0" "$(awk -F'\t' 'NR > 1 { print $7 }' ssh/parallel.log | tr -d '\n')" 0000
+	t_eq "... the store has both studies' trials" \
+		"$(rows ssh/optimizer=adam | tr '\n' ' ')$(rows ssh/optimizer=nesterov | tr '\n' ' ')" "0 1 0 1 "
+
 	# A trial that fails is reported, with the count.
 	space bad >bad.space
 	export TP_TRACK=$PWD/badstore
@@ -143,9 +174,9 @@ t_exit 2 'usage: make -f study.mk' "study.mk: no STUDY" mk
 t_exit 2 'nope/trials.tpr: no such file' "study.mk: not a study directory" mk STUDY=nope
 
 if [ "$have_parallel" = 1 ]; then
-	t_eq "one store: the table lists all four studies, 2 trials each" \
+	t_eq "one store: the table lists all six studies, 2 trials each" \
 		"$(tp-track table -f tsv | awk -F'\t' 'NR > 1 { print $1, $2 }' | tr '\n' ,)" \
-		"mk/optimizer=adam 2,mk/optimizer=nesterov 2,par/optimizer=adam 2,par/optimizer=nesterov 2,"
+		"mk/optimizer=adam 2,mk/optimizer=nesterov 2,par/optimizer=adam 2,par/optimizer=nesterov 2,ssh/optimizer=adam 2,ssh/optimizer=nesterov 2,"
 fi
 
 # A diverged trial is a result, not a failure.

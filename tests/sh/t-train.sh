@@ -96,6 +96,20 @@ t_exit 3 "standard input cannot be read more than once" "--stream from stdin" \
 t_exit 2 "give no hyperparameters, trial or data" "--resume with --stream" \
 	tp-train -d st1/run --resume --stream
 
+# Input-bound detection: a 4-unit model fed 784 features from a compressed
+# stream waits for data most of the time; the first batch (the pipeline
+# filling) does not count, so a 1-step run is not called input-bound.
+tp-data synth --kind mnist -n 2048 -s 1 -o wide.zst
+tp-train -q --threads 1 --depth 1 --width 4 --batch-size 256 --steps 100 --eval-every 0 \
+	--stream -o /dev/null wide.zst 2>ib.err
+t_true "input-bound run: the warning" \
+	grep -Eq '^tp-train: warning: input-bound: [0-9]+% of the time was spent waiting for data$' ib.err
+tp-train -q --threads 1 --depth 1 --width 4 --batch-size 256 --steps 100 --eval-every 0 \
+	--stream --input-bound 1 -o /dev/null wide.zst 2>ib1.err
+t_eq "--input-bound 1: no warning" "$(cat ib1.err)" ""
+tp-train -q --threads 1 --steps 1 -o /dev/null "$T" 2>one.err
+t_eq "a 1-step run: no warning" "$(cat one.err)" ""
+
 # Configuration errors are refused before any work, exit 2, one line.
 t_exit 2 "unknown option '--learning-rate'" "unknown flag" tp-train --learning-rate 1 "$T"
 t_exit 2 "unknown option '-x'" "unknown short flag inside a cluster" tp-train -qx "$T"
