@@ -4,7 +4,8 @@
 # on free loopback ports.  A small study runs as an array, every trial
 # reaches the tp-track store once, submitting it again adds nothing, and a
 # task requeued in the middle of training (what preemption does) resumes
-# from its checkpoint to the same parameters as an uninterrupted run.
+# from its checkpoint to the same parameters as an uninterrupted run; and
+# study.mk launches its trials through srun.
 # Needs root and the Debian packages slurmd slurmctld slurm-client munge.
 . "$TP_TOP/tests/lib.sh"
 EX=$TOP/share/examples/cluster
@@ -194,3 +195,18 @@ t_eq "the parameters equal an uninterrupted run's" \
 t_eq "the store has its result" \
 	"$(tp-track table --study long -f tsv | awk -F'\t' 'NR > 1 && $3 != ""' | wc -l)" 1
 job=""
+
+# study.mk with each trial launched through srun (doc/tp-cluster.7):
+# make keeps the dependency graph, Slurm places every job.
+sed -e 's/^study .*/study sr/' sl.space >sr.space
+sh "$EX/prepare.sh" -n 1 -s 2 sr.space d-train.zst d-valid.zst sr >/dev/null
+t_ok "make -f study.mk -j2 LAUNCH='srun -N1 -n1 --exclusive'" timeout 120 \
+	make -s -f "$EX/study.mk" -j2 STUDY=sr LAUNCH='srun -N1 -n1 --exclusive'
+t_eq "srun: Slurm allocated both trials" \
+	"$(grep -c '_slurm_rpc_allocate_resources' "$S/log/slurmctld.log")" 2
+for i in 0 1; do
+	t_true "srun: runs/$i finished" test -s "sr/runs/$i/model.tpm"
+done
+t_eq "srun: both studies' trials in the store, with results" \
+	"$(tp-track table -f tsv | awk -F'\t' 'NR > 1 && $1 ~ /^sr\// { print $1, $2, ($5 != "") }' | tr '\n' ,)" \
+	"sr/optimizer=adam 1 1,sr/optimizer=nesterov 1 1,"
