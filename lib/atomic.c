@@ -14,13 +14,12 @@
 
 #include "tp/atomic.h"
 
-int
-tp_write_all(int fd, const void *buf, size_t n)
+/* write(2) (off < 0) or pwrite(2) at off until all of buf is out. */
+static int
+write_loop(int fd, const char *p, size_t n, off_t off)
 {
-	const char *p = buf;
-
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -28,27 +27,26 @@ tp_write_all(int fd, const void *buf, size_t n)
 		}
 		p += w;
 		n -= (size_t)w;
+		if (off >= 0)
+			off += w;
 	}
 	return 0;
 }
 
 int
+tp_write_all(int fd, const void *buf, size_t n)
+{
+	return write_loop(fd, buf, n, -1);
+}
+
+int
 tp_pwrite_all(int fd, const void *buf, size_t n, off_t off)
 {
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-		off += w;
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
 	}
-	return 0;
+	return write_loop(fd, buf, n, off);
 }
 
 int

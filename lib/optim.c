@@ -318,37 +318,61 @@ k_momentum(size_t n, float *restrict p, const float *restrict g,
 		p[i] = pi + nlr * mi / (sqrtf(vi) / bc2s + eps);               \
 	} while (0)
 
-#if defined(__x86_64__) && defined(__GNUC__)
-/* The same eight at a time where the CPU has AVX (checked at run time):
- * the same operations in the same order, so the same bits. */
+#ifdef __SSE2__
+/*
+ * ADAM_ELEM W at a time with the intrinsics of prefix P on vectors V.
+ * sqrtf may set errno, so under the default -fmath-errno GCC will not
+ * vectorize ADAM_ELEM, and scalar sqrt and division make Adam 4x slower
+ * than memory allows.  The same IEEE operations in the same order give the
+ * same bits at every width (sqrt and division are correctly rounded, and
+ * there is no FMA), which is why one body serves SSE and AVX.
+ */
+#define ADAM_SIMD(V, W, P)                                                     \
+	do {                                                                   \
+		const V vdecay = P##_set1_ps(s->decay), vwd = P##_set1_ps(s->wd), \
+		        vb1 = P##_set1_ps(s->b1), vc1 = P##_set1_ps(s->c1),    \
+		        vb2 = P##_set1_ps(s->b2), vc2 = P##_set1_ps(s->c2),    \
+		        vnlr = P##_set1_ps(s->nlr), vbc2s = P##_set1_ps(s->bc2s), \
+		        veps = P##_set1_ps(s->eps);                            \
+		for (; i + (W) <= n; i += (W)) {                               \
+			V pi = P##_mul_ps(P##_loadu_ps(p + i), vdecay);        \
+			V d = P##_add_ps(P##_loadu_ps(g + i), P##_mul_ps(vwd, pi)); \
+			V mi = P##_add_ps(P##_mul_ps(P##_loadu_ps(m + i), vb1),\
+			                  P##_mul_ps(vc1, d));                 \
+			V vi = P##_add_ps(P##_mul_ps(P##_loadu_ps(v + i), vb2),\
+			                  P##_mul_ps(P##_mul_ps(vc2, d), d));  \
+			V den = P##_add_ps(P##_div_ps(P##_sqrt_ps(vi), vbc2s), \
+			                   veps);                              \
+			V up = P##_div_ps(P##_mul_ps(vnlr, mi), den);          \
+			P##_storeu_ps(m + i, mi);                              \
+			P##_storeu_ps(v + i, vi);                              \
+			P##_storeu_ps(p + i, P##_add_ps(pi, up));              \
+		}                                                              \
+	} while (0)
+
+/* The elements done: a multiple of 4 (of 8 for AVX). */
+static size_t
+k_adam_sse(size_t n, float *restrict p, const float *restrict g,
+           float *restrict m, float *restrict v, const struct scal *s)
+{
+	size_t i = 0;
+
+	ADAM_SIMD(__m128, 4, _mm);
+	return i;
+}
+
+#ifdef __GNUC__
+/* Where the CPU has AVX (checked at run time). */
 __attribute__((target("avx"))) static size_t
 k_adam_avx(size_t n, float *restrict p, const float *restrict g,
            float *restrict m, float *restrict v, const struct scal *s)
 {
-	const __m256 vdecay = _mm256_set1_ps(s->decay), vwd = _mm256_set1_ps(s->wd),
-	             vb1 = _mm256_set1_ps(s->b1), vc1 = _mm256_set1_ps(s->c1),
-	             vb2 = _mm256_set1_ps(s->b2), vc2 = _mm256_set1_ps(s->c2),
-	             vnlr = _mm256_set1_ps(s->nlr), vbc2s = _mm256_set1_ps(s->bc2s),
-	             veps = _mm256_set1_ps(s->eps);
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		__m256 pi = _mm256_mul_ps(_mm256_loadu_ps(p + i), vdecay);
-		__m256 d = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(vwd, pi));
-		__m256 mi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), vb1),
-		                          _mm256_mul_ps(vc1, d));
-		__m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), vb2),
-		                          _mm256_mul_ps(_mm256_mul_ps(vc2, d), d));
-		__m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vbc2s),
-		                           veps);
-		__m256 up = _mm256_div_ps(_mm256_mul_ps(vnlr, mi), den);
-
-		_mm256_storeu_ps(m + i, mi);
-		_mm256_storeu_ps(v + i, vi);
-		_mm256_storeu_ps(p + i, _mm256_add_ps(pi, up));
-	}
+	ADAM_SIMD(__m256, 8, _mm256);
 	return i;
 }
+#endif
 #endif
 
 static void
@@ -360,38 +384,12 @@ k_adam(size_t n, float *restrict p, const float *restrict g,
 	            decay = s->decay;
 	size_t i = 0;
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef __SSE2__
+#ifdef __GNUC__
 	if (__builtin_cpu_supports("avx"))
 		i = k_adam_avx(n, p, g, m, v, s);
 #endif
-#ifdef __SSE2__
-	/*
-	 * sqrtf may set errno, so under the default -fmath-errno GCC will not
-	 * vectorize it, and scalar sqrt and division make Adam 4x slower than
-	 * memory allows.  The same IEEE operations four at a time give the same
-	 * bits as ADAM_ELEM (sqrtps and divps are correctly rounded, no FMA).
-	 */
-	const __m128 vdecay = _mm_set1_ps(decay), vwd = _mm_set1_ps(wd),
-	             vb1 = _mm_set1_ps(b1), vc1 = _mm_set1_ps(c1),
-	             vb2 = _mm_set1_ps(b2), vc2 = _mm_set1_ps(c2),
-	             vnlr = _mm_set1_ps(nlr), vbc2s = _mm_set1_ps(bc2s),
-	             veps = _mm_set1_ps(eps);
-
-	for (; i + 4 <= n; i += 4) {
-		__m128 pi = _mm_mul_ps(_mm_loadu_ps(p + i), vdecay);
-		__m128 d = _mm_add_ps(_mm_loadu_ps(g + i), _mm_mul_ps(vwd, pi));
-		__m128 mi = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(m + i), vb1),
-		                       _mm_mul_ps(vc1, d));
-		__m128 vi = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(v + i), vb2),
-		                       _mm_mul_ps(_mm_mul_ps(vc2, d), d));
-		__m128 den = _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(vi), vbc2s),
-		                        veps);
-		__m128 up = _mm_div_ps(_mm_mul_ps(vnlr, mi), den);
-
-		_mm_storeu_ps(m + i, mi);
-		_mm_storeu_ps(v + i, vi);
-		_mm_storeu_ps(p + i, _mm_add_ps(pi, up));
-	}
+	i += k_adam_sse(n - i, p + i, g + i, m + i, v + i, s);
 #endif
 	for (; i < n; i++)
 		ADAM_ELEM(i);

@@ -148,31 +148,44 @@ cat >rank.sh <<SH
 echo \$\$ >pid.\$OMPI_COMM_WORLD_RANK
 exec $M/tp-train "\$@"
 SH
-(cd k && exec mpirun -np 2 sh ../rank.sh -d run $KARGS) >/dev/null 2>&1 &
-mp=$!
-n=0
-while [ "$(tp-cat -t train -c k/run/metrics.tpr 2>/dev/null || echo 0)" -lt 12 ] &&
-	[ $n -lt 3000 ] && kill -0 $mp 2>/dev/null; do sleep 0.01; n=$((n + 1)); done
-if [ -f k/pid.1 ] && kill -9 "$(cat k/pid.1)" 2>/dev/null; then
-	ok "rank 1 killed with -9 at $(tp-cat -t train -c k/run/metrics.tpr) train records"
-else
-	not_ok "rank 1 killed with -9 (the run was over before)"
-fi
-wait $mp 2>/dev/null
-t_true "the killed run is incomplete" sh -c '! test -f k/run/model.tpm'
+# kill_rank1 DIR WHAT ARGS...: a 2-rank run in DIR/run, rank 1 killed
+# with -9 once 12 train records are out; the run must be left incomplete.
+kill_rank1() {
+	kd=$1 what=$2; shift 2
+	(cd "$kd" && exec mpirun -np 2 sh ../rank.sh -d run "$@") >/dev/null 2>&1 &
+	mp=$!
+	n=0
+	while [ "$(tp-cat -t train -c "$kd/run/metrics.tpr" 2>/dev/null || echo 0)" -lt 12 ] &&
+		[ $n -lt 3000 ] && kill -0 $mp 2>/dev/null; do sleep 0.01; n=$((n + 1)); done
+	if [ -f "$kd/pid.1" ] && kill -9 "$(cat "$kd/pid.1")" 2>/dev/null; then
+		ok "${what}rank 1 killed with -9 at $(tp-cat -t train -c "$kd/run/metrics.tpr") train records"
+	else
+		not_ok "${what}rank 1 killed with -9 (the run was over before)"
+	fi
+	wait $mp 2>/dev/null
+	t_true "${what}the killed run is incomplete" test ! -f "$kd/run/model.tpm"
+}
+# resume_both DIR REF WHAT: DIR/run (killed) resumed on 2 ranks must equal
+# REF/run byte for byte; a copy (DIR-p1) resumed on 1 rank must finish with
+# the same steps.
+resume_both() {
+	kd=$1 ref=$2 what=$3
+	mkdir "$kd-p1" && cp -r "$kd/run" "$kd-p1/run"
+	t_ok "${what}2-rank resume" leaky sh -c "cd $kd && mpirun -np 2 $M/tp-train -d run --resume --no-timing -q"
+	t_cmp "${what}kill -9 and resume: identical stream" "$ref/run/metrics.tpr" "$kd/run/metrics.tpr"
+	t_cmp "${what}kill -9 and resume: identical model" "$ref/run/model.tpm" "$kd/run/model.tpm"
+	t_ok "${what}resume a 2-rank checkpoint on 1 rank" sh -c \
+		"cd $kd-p1 && $M/tp-train -d run --resume --threads 1 --no-timing -q"
+	t_eq "${what}1-rank continuation: the same steps" \
+		"$(tp-cat -t train -k step -H "$kd-p1/run/metrics.tpr" | tr '\n' ' ')" \
+		"$(tp-cat -t train -k step -H "$ref/run/metrics.tpr" | tr '\n' ' ')"
+	t_true "${what}1-rank continuation: a trained model" test -s "$kd-p1/run/model.tpm"
+}
+kill_rank1 k "" $KARGS
 # Resume on another P: the same checkpoint continued by 1 rank.  The loader
 # position is global, so the same batches follow; the summation order and
 # the dropout masks change (doc/tp-distributed.7).
-mkdir p1 && cp -r k/run p1/run
-t_ok "2-rank resume" leaky sh -c "cd k && mpirun -np 2 $M/tp-train -d run --resume --no-timing -q"
-t_cmp "kill -9 and resume: identical stream" kref/run/metrics.tpr k/run/metrics.tpr
-t_cmp "kill -9 and resume: identical model" kref/run/model.tpm k/run/model.tpm
-t_ok "resume a 2-rank checkpoint on 1 rank" sh -c \
-	"cd p1 && $M/tp-train -d run --resume --threads 1 --no-timing -q"
-t_eq "1-rank continuation: the same steps" \
-	"$(tp-cat -t train -k step -H p1/run/metrics.tpr | tr '\n' ' ')" \
-	"$(tp-cat -t train -k step -H kref/run/metrics.tpr | tr '\n' ' ')"
-t_true "1-rank continuation: a trained model" test -s p1/run/model.tpm
+resume_both k kref ""
 
 # SIGTERM to mpirun reaches every rank: they agree on the step to stop at,
 # rank 0 writes a preemption checkpoint, and a resume is exact (without
@@ -237,31 +250,12 @@ t_eq "streaming shards: rank 0 reads files 0 and 2" "$(shard_examples $lastck 0)
 t_eq "streaming shards: rank 1 reads file 1" "$(shard_examples $lastck 1)" "$c1"
 t_eq "streaming shards: a train record every 5 steps" \
 	"$(tp-cat -t train -c s1/run/metrics.tpr)" $((long / 5))
-(cd sk && exec mpirun -np 2 sh ../rank.sh -d run $SARGS) >/dev/null 2>&1 &
-mp=$!
-n=0
-while [ "$(tp-cat -t train -c sk/run/metrics.tpr 2>/dev/null || echo 0)" -lt 12 ] &&
-	[ $n -lt 3000 ] && kill -0 $mp 2>/dev/null; do sleep 0.01; n=$((n + 1)); done
-if [ -f sk/pid.1 ] && kill -9 "$(cat sk/pid.1)" 2>/dev/null; then
-	ok "streaming shards: rank 1 killed with -9 at $(tp-cat -t train -c sk/run/metrics.tpr) train records"
-else
-	not_ok "streaming shards: rank 1 killed with -9 (the run was over before)"
-fi
-wait $mp 2>/dev/null
-t_true "streaming shards: the killed run is incomplete" sh -c '! test -f sk/run/model.tpm'
-mkdir sp1 && cp -r sk/run sp1/run
-t_ok "streaming shards: 2-rank resume" sh -c "cd sk && mpirun -np 2 $M/tp-train -d run --resume --no-timing -q"
-t_cmp "streaming shards: kill -9 and resume, identical stream" s1/run/metrics.tpr sk/run/metrics.tpr
-t_cmp "streaming shards: kill -9 and resume, identical model" s1/run/model.tpm sk/run/model.tpm
+kill_rank1 sk "streaming shards: " $SARGS
 # On 1 rank the shards change (one rank reads all three): a fresh pass
-# from the checkpoint's step, the same steps and records.
-t_ok "streaming shards: resume a 2-rank checkpoint on 1 rank" sh -c \
-	"cd sp1 && $M/tp-train -d run --resume --threads 1 --no-timing -q"
-t_eq "streaming shards: 1-rank continuation, the same steps" \
-	"$(tp-cat -t train -k step -H sp1/run/metrics.tpr | tr '\n' ' ')" \
-	"$(tp-cat -t train -k step -H s1/run/metrics.tpr | tr '\n' ' ')"
+# from the checkpoint's step, the same steps, one loader position.
+resume_both sk s1 "streaming shards: "
 t_eq "streaming shards: 1-rank continuation, one loader position" \
-	"$(tp-ckpt info sp1/run/ckpt/$(ls sp1/run/ckpt | tail -n 1) | tp-cat -k loaders -H)" ""
+	"$(tp-ckpt info sk-p1/run/ckpt/$(ls sk-p1/run/ckpt | tail -n 1) | tp-cat -k loaders -H)" ""
 # Fewer files than ranks: every P-th example of the one stream.
 mpi 2 --no-timing -q --stream --steps 10 --batch-size 32 --checkpoint-every 10 \
 	-d strided digits-train.zst >/dev/null
