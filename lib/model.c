@@ -40,6 +40,7 @@ struct layer {
 	int hidden;      /* 0 for the output layer */
 	int residual;    /* y = x + alpha * Drop(Norm(Act(W x + b))) */
 	float *W, *b, *gamma, *beta, *alpha;      /* into params */
+	size_t poff, plen; /* all of them: params[poff, poff + plen) */
 	float *dW, *db, *dgamma, *dbeta, *dalpha; /* into grads */
 	float *rmean, *rvar;                      /* into buffers */
 	/* activations, [max_batch, out] each (NULL when unused) */
@@ -324,6 +325,8 @@ layout(struct tp_model *m)
 		}
 		if (count)
 			continue;
+		L->poff = oW;
+		L->plen = po - oW;
 		L->W = m->params + oW;
 		L->dW = m->grads + oW;
 		L->b = m->params + ob;
@@ -1191,6 +1194,12 @@ tp_model_forward(struct tp_model *m, const struct tp_batch *b,
 void
 tp_model_backward(struct tp_model *m)
 {
+	tp_model_backward_each(m, NULL, NULL);
+}
+
+void
+tp_model_backward_each(struct tp_model *m, tp_model_done_fn *done, void *arg)
+{
 	int n = m->n, depth = m->c.depth, K = m->c.outputs;
 	struct layer *O = &m->L[depth];
 	float *cur = m->g1, *tmp = m->g0;
@@ -1201,10 +1210,11 @@ tp_model_backward(struct tp_model *m)
 	tp_sgemm(1, 0, K, O->in, n, 1.0f, m->g0, K, O->x, O->in, 0.0f, O->dW,
 	         O->in);
 	colsum(m->g0, n, K, O->db);
-	if (depth == 0)
-		return;
-	tp_sgemm(0, 0, n, O->in, K, 1.0f, m->g0, K, O->W, O->in, 0.0f, cur,
-	         O->in);
+	if (depth > 0)
+		tp_sgemm(0, 0, n, O->in, K, 1.0f, m->g0, K, O->W, O->in, 0.0f, cur,
+		         O->in);
+	if (done)
+		done(arg, O->poff, O->plen);
 	for (int l = depth - 1; l >= 0; l--) {
 		struct layer *L = &m->L[l];
 		int H = L->out;
@@ -1228,6 +1238,9 @@ tp_model_backward(struct tp_model *m)
 				cur = t;
 			}
 		}
+		/* Nothing below reads this layer's parameters again. */
+		if (done)
+			done(arg, L->poff, L->plen);
 	}
 	m->n = 0;
 }

@@ -34,6 +34,16 @@ struct range {
 	size_t off, end;
 };
 
+struct scal {
+	float nlr;   /* -lr (sgd family) or -lr/(1-b1^t) (adam) */
+	float wd;    /* L2 coefficient added to the gradient, 0 when exempt */
+	float mu;    /* momentum */
+	float b1, c1, b2, c2; /* beta1, 1-beta1, beta2, 1-beta2 */
+	float bc2s;  /* sqrt(1 - beta2^t) */
+	float eps;
+	float decay; /* adamw: 1 - lr*wd, 1 when exempt */
+};
+
 struct tp_optim {
 	struct tp_optim_config c;
 	size_t n;
@@ -43,6 +53,8 @@ struct tp_optim {
 	struct range *nodecay; /* sorted, disjoint, not touching */
 	size_t nnodecay;
 	struct tp_pool *pool;  /* NULL: the update runs in the caller */
+	struct scal s, s0;     /* this step's, from tp_optim_begin */
+	int first;             /* this step is the first */
 };
 
 static const char *const kind_names[] = {
@@ -245,16 +257,6 @@ tp_optim_no_decay(struct tp_optim *o, size_t off, size_t len)
 		}                                                              \
 	} while (0)
 
-struct scal {
-	float nlr;   /* -lr (sgd family) or -lr/(1-b1^t) (adam) */
-	float wd;    /* L2 coefficient added to the gradient, 0 when exempt */
-	float mu;    /* momentum */
-	float b1, c1, b2, c2; /* beta1, 1-beta1, beta2, 1-beta2 */
-	float bc2s;  /* sqrt(1 - beta2^t) */
-	float eps;
-	float decay; /* adamw: 1 - lr*wd, 1 when exempt */
-};
-
 static void
 k_sgd(size_t n, float *restrict p, const float *restrict g,
       const struct scal *s)
@@ -418,14 +420,15 @@ run_segment(struct tp_optim *o, size_t off, size_t len, float *p,
 	}
 }
 
-/* One step over parameters [lo, hi): the decayed ranges with s, the exempt
- * ones with s0. */
+/* One step over parameters [base + lo, base + hi): the decayed ranges with
+ * s, the exempt ones with s0. */
 struct step_job {
 	struct tp_optim *o;
 	float *p;
 	const float *g;
-	struct scal s, s0;
+	const struct scal *s, *s0;
 	int first;
+	size_t base;
 };
 
 static void
@@ -433,7 +436,9 @@ step_range(void *arg, size_t lo, size_t hi)
 {
 	struct step_job *j = arg;
 	struct tp_optim *o = j->o;
-	size_t pos = lo;
+	size_t pos = lo + j->base;
+
+	hi += j->base;
 
 	for (size_t r = 0; r < o->nnodecay && pos < hi; r++) {
 		const struct range *q = &o->nodecay[r];
@@ -443,13 +448,13 @@ step_range(void *arg, size_t lo, size_t hi)
 			continue;
 		if (a > hi)
 			a = hi;
-		run_segment(o, pos, a - pos, j->p, j->g, &j->s, j->first);
+		run_segment(o, pos, a - pos, j->p, j->g, j->s, j->first);
 		if (b > a)
-			run_segment(o, a, b - a, j->p, j->g, &j->s0, j->first);
+			run_segment(o, a, b - a, j->p, j->g, j->s0, j->first);
 		pos = b > a ? b : a;
 	}
 	if (pos < hi)
-		run_segment(o, pos, hi - pos, j->p, j->g, &j->s, j->first);
+		run_segment(o, pos, hi - pos, j->p, j->g, j->s, j->first);
 }
 
 /* Below this many parameters per thread, waking threads costs more than the
@@ -457,17 +462,14 @@ step_range(void *arg, size_t lo, size_t hi)
 enum { MIN_CHUNK = 1 << 16 };
 
 void
-tp_optim_step(struct tp_optim *o, float *p, const float *g, double lr)
+tp_optim_begin(struct tp_optim *o, double lr)
 {
 	const struct tp_optim_config *c = &o->c;
-	struct scal s = {0}, s0;
-	int first = o->t == 0;
-	struct step_job job;
+	struct scal s = {0};
 	double t;
 
+	o->first = o->t == 0;
 	o->t++;
-	if (o->n == 0)
-		return;
 	t = (double)o->t;
 	s.nlr = (float)-lr;
 	s.wd = (float)c->weight_decay;
@@ -487,11 +489,26 @@ tp_optim_step(struct tp_optim *o, float *p, const float *g, double lr)
 		}
 	}
 	/* Exempt ranges run the same kernel with the decay switched off. */
-	s0 = s;
-	s0.wd = 0;
-	s0.decay = 1;
-	job = (struct step_job){o, p, g, s, s0, first};
-	tp_pool_for(o->pool, o->n, MIN_CHUNK, step_range, &job);
+	o->s = s;
+	o->s0 = s;
+	o->s0.wd = 0;
+	o->s0.decay = 1;
+}
+
+void
+tp_optim_apply(struct tp_optim *o, float *p, const float *g, size_t off,
+               size_t len)
+{
+	struct step_job job = {o, p, g, &o->s, &o->s0, o->first, off};
+
+	tp_pool_for(o->pool, len, MIN_CHUNK, step_range, &job);
+}
+
+void
+tp_optim_step(struct tp_optim *o, float *p, const float *g, double lr)
+{
+	tp_optim_begin(o, lr);
+	tp_optim_apply(o, p, g, 0, o->n);
 }
 
 float *

@@ -211,6 +211,16 @@ int tp_model_forward(struct tp_model *m, const struct tp_batch *b,
 /* Gradients of the last tp_model_forward's loss into the gradient array
  * (overwritten, not accumulated). */
 void tp_model_backward(struct tp_model *m);
+/*
+ * The same, calling done(arg, off, len) as soon as the gradients of
+ * parameters [off, off + len) are final and the rest of the pass no longer
+ * reads those parameters (a layer at a time, from the output down, the
+ * ranges covering every parameter once): the caller may update them there,
+ * while their gradients are still in cache.
+ */
+typedef void tp_model_done_fn(void *arg, size_t off, size_t len);
+void tp_model_backward_each(struct tp_model *m, tp_model_done_fn *done,
+                            void *arg);
 /* tp_model_forward then tp_model_backward. */
 int tp_model_train_step(struct tp_model *m, const struct tp_batch *b,
                         struct tp_rng *rng, double *loss) TP_WUR;

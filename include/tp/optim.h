@@ -92,6 +92,16 @@ int tp_optim_no_decay(struct tp_optim *o, size_t off, size_t len) TP_WUR;
  * once; the element arithmetic is float, in torch's order.
  */
 void tp_optim_step(struct tp_optim *o, float *p, const float *g, double lr);
+/*
+ * The same in pieces: tp_optim_begin starts a step at learning rate lr
+ * (counts it), then tp_optim_apply updates parameters [off, off + len) from
+ * their gradients, once for each part of [0, n).  Each element gets the
+ * update tp_optim_step gives it, whatever the order of the parts: a trainer
+ * can update a layer as soon as its gradient is final.
+ */
+void tp_optim_begin(struct tp_optim *o, double lr);
+void tp_optim_apply(struct tp_optim *o, float *p, const float *g, size_t off,
+                    size_t len);
 
 /*
  * The state for checkpoints: a pointer to *nfloats floats that stays valid

@@ -35,6 +35,19 @@ for i in 1 2 3; do
 done
 t_cmp "two runs give byte-identical streams" d1/det.tpr d2/det.tpr
 t_true "another seed gives another stream" sh -c '! cmp -s d1/det.tpr d3/det.tpr'
+# Without clipping, steps that write no record update each layer inside
+# the backward pass; with clipping (a limit never reached) every step
+# updates after it.  The parameters and losses must be the same bits.
+for c in 0 1e12; do
+	tp-train --threads 2 --no-timing -q --steps 120 --log-every 40 --optimizer adamw \
+		--weight-decay 0.01 --norm layer --residual 1 --rezero 1 --depth 3 --width 96 \
+		--clip-norm $c -d fuse$c "$T"
+done
+t_eq "update inside the backward pass: the same losses" \
+	"$(tp-cat -t train -k step,loss fuse0/metrics.tpr)" "$(tp-cat -t train -k step,loss fuse1e12/metrics.tpr)"
+t_eq "update inside the backward pass: the same parameters" \
+	"$(tar -xOf fuse0/model.tpm params.f32 | od -An -tx1 | md5sum)" \
+	"$(tar -xOf fuse1e12/model.tpm params.f32 | od -An -tx1 | md5sum)"
 t_true "--data-seed alone changes the data order" sh -c \
 	"tp-train --threads 1 --no-timing --steps 50 --data-seed 9 $T | tp-cat -t train >ds.json &&
 	 tp-train --threads 1 --no-timing --steps 50 $T | tp-cat -t train >ds0.json &&

@@ -1143,10 +1143,84 @@ test_torch(void)
 		fixture_case(cases[i]);
 }
 
+/* tp_model_backward_each: ranges from the output down that cover every
+ * parameter once; poisoning each range as soon as it is reported changes no
+ * gradient (the pass never reads those parameters again). */
+struct ranges {
+	float *p;
+	size_t off[16], len[16];
+	int n;
+};
+
+static void
+poison(void *arg, size_t off, size_t len)
+{
+	struct ranges *r = arg;
+
+	if (r->n < 16) {
+		r->off[r->n] = off;
+		r->len[r->n] = len;
+	}
+	r->n++;
+	for (size_t i = off; i < off + len; i++)
+		r->p[i] = NAN;
+}
+
+static void
+test_backward_each(void)
+{
+	struct tp_model_config c = cfg(6, 4, 3, 16);
+	struct tp_model *m;
+	struct data d;
+	struct ranges r = {0};
+	struct tp_rng rng;
+	float *p, *g, *p0, *g0;
+	size_t np, next;
+	double l;
+	int ok = 1;
+
+	c.norm = TP_NORM_LAYER;
+	c.residual = 1;
+	c.rezero = 1;
+	m = tp_model_new(&c, 8);
+	tp_model_init(m, 3);
+	p = tp_model_params(m, &np);
+	g = tp_model_grads(m, &np);
+	tp_rng_seed(&rng, 9);
+	for (size_t i = 0; i < np; i++)
+		p[i] += (float)(0.1 * tp_rng_normal(&rng));
+	p0 = malloc(np * sizeof *p0);
+	g0 = malloc(np * sizeof *g0);
+	memcpy(p0, p, np * sizeof *p);
+	data_make(&d, &c, 8, 4, 1);
+	struct tp_batch b = batch_of(&d, 0, 8, &c);
+	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
+	memcpy(g0, g, np * sizeof *g);
+	memset(g, 0, np * sizeof *g);
+	r.p = p;
+	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
+	tp_model_backward_each(m, poison, &r);
+	CHECK(ok && r.n == 4, "one range per layer (%d)", r.n);
+	next = np;
+	for (int i = 0; i < r.n && i < 16; i++) {
+		ok &= r.off[i] + r.len[i] == next;
+		next = r.off[i];
+	}
+	CHECK(ok && next == 0, "ranges from the output down, covering every parameter once");
+	CHECK(memcmp(g, g0, np * sizeof *g) == 0,
+	      "parameters poisoned as reported: the same gradients");
+	memcpy(p, p0, np * sizeof *p);
+	free(p0);
+	free(g0);
+	data_free(&d);
+	tp_model_free(m);
+}
+
 int
 main(void)
 {
 	test_config();
+	test_backward_each();
 	test_views();
 	test_init();
 	test_gradients();

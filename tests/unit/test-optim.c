@@ -395,6 +395,31 @@ check_threads(enum tp_optim_kind kind)
 	free(p3);
 }
 
+/* A step in pieces (in any order) is the step: tp_optim_begin, then
+ * tp_optim_apply over parts that cut through the no-decay ranges. */
+static void
+check_pieces(enum tp_optim_kind kind)
+{
+	const size_t n = 1000;
+	float p1[1000], p2[1000], g[1000];
+	struct tp_optim *a = make(kind, n, 0.1), *b = make(kind, n, 0.1);
+
+	fill(p1, g, n, 0);
+	memcpy(p2, p1, sizeof p2);
+	for (int k = 0; k < 4; k++) {
+		fill(NULL, g, n, k);
+		tp_optim_step(a, p1, g, 0.01 * (k + 1));
+		tp_optim_begin(b, 0.01 * (k + 1));
+		tp_optim_apply(b, p2, g, 700, 300);
+		tp_optim_apply(b, p2, g, 5, 695);
+		tp_optim_apply(b, p2, g, 0, 5);
+	}
+	CHECK(memcmp(p1, p2, sizeof p1) == 0 && tp_optim_steps(a) == tp_optim_steps(b),
+	      "%s: a step in pieces is the step", tp_optim_kind_name(kind));
+	tp_optim_free(a);
+	tp_optim_free(b);
+}
+
 static void
 check_no_decay(void)
 {
@@ -612,6 +637,7 @@ main(void)
 		check_resume((enum tp_optim_kind)k);
 		check_tail((enum tp_optim_kind)k);
 		check_threads((enum tp_optim_kind)k);
+		check_pieces((enum tp_optim_kind)k);
 	}
 	check_no_decay();
 	check_config_errors();
