@@ -41,45 +41,6 @@ cpu_now(void)
 	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
-/* Branin beside a region of finite but huge losses (nearly diverged). */
-static double
-branin_cliff(const double *u)
-{
-	return u[0] > 0.85 ? 1e4 : branin(u);
-}
-
-/* Branin clipped at 15 (the median absolute deviation is 0) beside the
- * cliff. */
-static double
-branin_plateau_cliff(const double *u)
-{
-	double b = branin(u);
-
-	return u[0] > 0.85 ? 1e4 : b > 15 ? 15 : b;
-}
-
-/* Branin where u[0] > 0.85 diverges: NaN, passed as infeasible. */
-static double
-branin_diverge(const double *u)
-{
-	return u[0] > 0.85 ? NAN : branin(u);
-}
-
-/* A mixed space: u[1] picks one of 3 optimizers (categorical), each with
- * its own best learning rate (u[0], log scale) and floor; u[2] is a
- * nuisance.  Optimum 0 at level 1, log10 lr = -2, u[2] = 0.3. */
-static double
-mixed(const double *u)
-{
-	static const double lstar[3] = {-3.5, -2, -1}, floor_[3] = {0.3, 0, 0.5};
-	int c = (int)u[1];
-	double l = -5 + 5 * u[0];
-
-	return (l - lstar[c]) * (l - lstar[c]) + floor_[c] +
-	       0.05 * (u[2] - 0.3) * (u[2] - 0.3);
-}
-
-static const struct tp_gp_dim mixed_dims[3] = {{0}, {3}, {0}};
 
 struct problem {
 	const char *name;

@@ -1,7 +1,8 @@
 /*
  * gp-problems.h: the test functions that the Bayesian optimizer is judged
  * on, on the unit cube, shifted so that their minimum is 0 (Branin,
- * Hartmann-6) or known (the learning-rate valley).  Shared by
+ * Hartmann-6) or known (the learning-rate valley), and the variants that
+ * test the hard cases: cliffs, plateaus, divergence, a categorical choice.  Shared by
  * tests/unit/test-gp.c and bench/gp/bench-gp.c so that the test and the
  * benchmark measure the same problems.
  */
@@ -9,6 +10,8 @@
 #define TP_TEST_GP_PROBLEMS_H
 
 #include <math.h>
+
+#include "tp/gp.h"
 
 static double
 branin(const double *u)
@@ -44,6 +47,8 @@ hartmann6(const double *x)
 	return f + 3.32236801141551;
 }
 
+/* Learning rate in [1e-5, 1] on a log scale, optimum at 10^-2.7; u[1] is
+ * a nuisance with a small effect. */
 static double
 lr_valley(const double *u)
 {
@@ -51,5 +56,47 @@ lr_valley(const double *u)
 
 	return (l + 2.7) * (l + 2.7) + 0.05 * (u[1] - 0.3) * (u[1] - 0.3);
 }
+
+/* Branin next to a cliff: a region of finite but huge losses (a nearly
+ * diverged run) must not flatten the rest of the model. */
+static double
+branin_cliff(const double *u)
+{
+	return u[0] > 0.85 ? 1e4 : branin(u);
+}
+
+/* Branin clipped at 15 (over half the space is one plateau, so the
+ * median absolute deviation is 0) beside the 1e4 cliff: the outlier cap
+ * must still find a scale. */
+static double
+branin_plateau_cliff(const double *u)
+{
+	double b = branin(u);
+
+	return u[0] > 0.85 ? 1e4 : b > 15 ? 15 : b;
+}
+
+/* Branin where u[0] > 0.85 diverges: NaN, marked infeasible. */
+static double
+branin_diverge(const double *u)
+{
+	return u[0] > 0.85 ? NAN : branin(u);
+}
+
+/* A mixed space: u[1] picks one of 3 optimizers (categorical), each with
+ * its own best learning rate (u[0], log scale) and floor; u[2] is a
+ * nuisance.  Optimum 0 at level 1, log10 lr = -2, u[2] = 0.3. */
+static double
+mixed(const double *u)
+{
+	static const double lstar[3] = {-3.5, -2, -1}, floor_[3] = {0.3, 0, 0.5};
+	int c = (int)u[1];
+	double l = -5 + 5 * u[0];
+
+	return (l - lstar[c]) * (l - lstar[c]) + floor_[c] +
+	       0.05 * (u[2] - 0.3) * (u[2] - 0.3);
+}
+
+static const struct tp_gp_dim mixed_dims[3] = {{0}, {3}, {0}};
 
 #endif
