@@ -100,6 +100,15 @@ cp -r st1 st3 && rm -f st3/run/model.tpm st3/run/ckpt/step-000000120.tpc st3/run
 t_ok "--stream: resume from step 40" sh -c "cd st3 && tp-train -d run --resume --threads 1 --no-timing -q"
 t_cmp "--stream: resumed stream identical" st1/run/metrics.tpr st3/run/metrics.tpr
 t_cmp "--stream: resumed model identical" st1/run/model.tpm st3/run/model.tpm
+head -c 3000 tsh-00001-of-00003.zst >cut.zst
+t_exit 3 "cut.zst: truncated zstd frame" "--stream: a shard cut in its header" \
+	tp-train -q --stream --steps 500 --batch-size 32 -o /dev/null tsh-00000-of-00003.zst cut.zst
+# wide.zst is several zstd blocks: cut in the middle, the header
+# reads and the loader thread meets the cut during the first epoch.
+tp-data synth --kind mnist -n 2048 -s 1 -o wide.zst
+head -c 400000 wide.zst >widecut.zst
+t_exit 3 "widecut.zst: truncated zstd frame" "--stream: a shard cut mid-way is an error, not an early epoch" \
+	tp-train -q --stream --steps 500 --batch-size 32 --width 8 --depth 1 -o /dev/null widecut.zst
 t_exit 2 "--shuffle-buffer applies to --stream only" "--shuffle-buffer without --stream" \
 	tp-train --shuffle-buffer 10 "$T"
 t_exit 2 "train_eval_size needs the training set in memory" "--stream with a train-split evaluation" \
@@ -112,7 +121,6 @@ t_exit 2 "give no hyperparameters, trial or data" "--resume with --stream" \
 # Input-bound detection: a 4-unit model fed 784 features from a compressed
 # stream waits for data most of the time; the first batch (the pipeline
 # filling) does not count, so a 1-step run is not called input-bound.
-tp-data synth --kind mnist -n 2048 -s 1 -o wide.zst
 tp-train -q --threads 1 --depth 1 --width 4 --batch-size 256 --steps 100 --eval-every 0 \
 	--stream -o /dev/null wide.zst 2>ib.err
 t_true "input-bound run: the warning" \
