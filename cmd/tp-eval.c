@@ -141,9 +141,8 @@ main(int argc, char **argv)
 			o.split = optarg;
 			break;
 		case OPT_THREADS:
-			if (tp_parse_i64(optarg, 1, 1024, "--threads", &v) != 0)
+			if (tp_parse_threads(optarg, &o.threads) != 0)
 				return TP_EXIT_USAGE;
-			o.threads = (int)v;
 			break;
 		default:
 			tp_bad_option(argv[optind - 1], c);

@@ -159,7 +159,7 @@ main(int argc, char **argv)
 	struct option *opts;
 	struct tp_hp_flag *sets;
 	const char *trial_path = NULL, *out = NULL;
-	int64_t trial_index = 0, v;
+	int64_t trial_index = 0;
 	int nsets = 0, c, json = 0, quiet = 0, status = -1;
 
 	tp_overfit_opts_init(&o);
@@ -204,10 +204,8 @@ main(int argc, char **argv)
 			o.keep_regularization = 1;
 			break;
 		case OPT_THREADS:
-			if (tp_parse_i64(optarg, 1, 1024, "--threads", &v) != 0)
+			if (tp_parse_threads(optarg, &o.threads) != 0)
 				status = TP_EXIT_USAGE;
-			else
-				o.threads = (int)v;
 			break;
 		case OPT_TRIAL:
 			trial_path = optarg;
@@ -217,11 +215,8 @@ main(int argc, char **argv)
 				status = TP_EXIT_USAGE;
 			break;
 		default:
-			if (c >= OPT_HP && tp_hp_name(c - OPT_HP)) {
-				sets[nsets].name = tp_hp_name(c - OPT_HP);
-				sets[nsets++].value = optarg;
+			if (tp_hp_take_flag(c, OPT_HP, optarg, sets, &nsets))
 				break;
-			}
 			tp_bad_option(argv[optind - 1], c);
 			status = TP_EXIT_USAGE;
 		}

@@ -163,10 +163,8 @@ main(int argc, char **argv)
 				status = TP_EXIT_USAGE;
 			break;
 		case OPT_THREADS:
-			if (tp_parse_i64(optarg, 1, 1024, "--threads", &v) != 0)
+			if (tp_parse_threads(optarg, &o.threads) != 0)
 				status = TP_EXIT_USAGE;
-			else
-				o.threads = (int)v;
 			break;
 		case OPT_INIT_FROM:
 			o.init_from = optarg;
@@ -191,11 +189,8 @@ main(int argc, char **argv)
 				status = TP_EXIT_USAGE;
 			break;
 		default:
-			if (c >= OPT_HP && tp_hp_name(c - OPT_HP)) {
-				sets[nsets].name = tp_hp_name(c - OPT_HP);
-				sets[nsets++].value = optarg;
+			if (tp_hp_take_flag(c, OPT_HP, optarg, sets, &nsets))
 				break;
-			}
 			tp_bad_option(argv[optind - 1], c);
 			status = TP_EXIT_USAGE;
 		}

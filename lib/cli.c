@@ -32,6 +32,17 @@ tp_parse_i64(const char *s, int64_t lo, int64_t hi, const char *what,
 }
 
 int
+tp_parse_threads(const char *s, int *out)
+{
+	int64_t v;
+
+	if (tp_parse_i64(s, 1, 1024, "--threads", &v) != 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
 tp_parse_f64(const char *s, double lo, double hi, const char *what,
              double *out)
 {

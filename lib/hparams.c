@@ -326,6 +326,18 @@ tp_hp_default_text(int i, char *buf, int size)
 }
 
 int
+tp_hp_take_flag(int c, int base, const char *arg, struct tp_hp_flag *flags,
+                int *n)
+{
+	if (c < base || !tp_hp_name(c - base))
+		return 0;
+	flags[*n].name = tp_hp_name(c - base);
+	flags[*n].value = arg;
+	(*n)++;
+	return 1;
+}
+
+int
 tp_hp_apply_flags(struct tp_hparams *hp, const struct tp_hp_flag *flags, int n)
 {
 	for (int i = 0; i < n; i++) {

@@ -16,6 +16,8 @@
  */
 int tp_parse_i64(const char *s, int64_t lo, int64_t hi, const char *what,
                  int64_t *out) TP_WUR;
+/* --threads N: an integer in [1, 1024].  0 or -1 (printed). */
+int tp_parse_threads(const char *s, int *out) TP_WUR;
 /* Finite doubles only; "nan" and "inf" are refused. */
 int tp_parse_f64(const char *s, double lo, double hi, const char *what,
                  double *out) TP_WUR;

@@ -100,6 +100,11 @@ void tp_hp_options_free(struct option *opts, int base);
 struct tp_hp_flag {
 	const char *name, *value;
 };
+/* getopt_long returned c from a tp_hp_options table made with base: when
+ * it names a hyperparameter, append (name, arg) to flags[*n] and return 1;
+ * else 0 (not one of them: the tool's own option or an error). */
+int tp_hp_take_flag(int c, int base, const char *arg, struct tp_hp_flag *flags,
+                    int *n);
 /* Apply flags[0..n) with tp_hp_set, origin "--name".  0 or -1 (printed). */
 int tp_hp_apply_flags(struct tp_hparams *hp, const struct tp_hp_flag *flags,
                       int n) TP_WUR;

@@ -276,6 +276,8 @@ t_true "the others are still evaluated when one fails" sh -c \
 	"tp-eval -d $E missing.tpc $C10 2>/dev/null | tp-cat -c | grep -qx 1"
 t_exit 2 'no dataset given' "no --data" tp-eval $C10
 t_exit 2 'no checkpoint given' "no operand" tp-eval -d "$E"
+t_exit 2 "^tp-eval: --threads: '0' is not an integer in \\[1, 1024\\]$" "bad thread count" \
+	tp-eval --threads 0 -d "$E" $C10
 t_exit 2 "unknown option '--bogus'" "unknown option" tp-eval --bogus -d "$E" $C10
 t_exit 2 "option '--data' needs a value" "missing value" tp-eval $C10 --data
 t_exit 2 "--batch-size: '0' is not an integer" "batch size 0" tp-eval -b 0 -d "$E" $C10

@@ -80,6 +80,8 @@ t_true "regression result" sh -c "tp-cat -k classes,verdict -H reg.tpr | grep -q
 t_exit 2 'no training set given' "no operand" tp-overfit-batch
 t_exit 2 "unknown option '--bogus'" "unknown option" tp-overfit-batch --bogus "$T"
 t_exit 2 "option '--lr' needs a value" "missing value" tp-overfit-batch "$T" --lr
+t_exit 2 "^tp-overfit-batch: --threads: '2000' is not an integer in \\[1, 1024\\]$" "bad thread count" \
+	tp-overfit-batch --threads 2000 "$T"
 t_exit 2 "--examples: '0' is not an integer" "examples 0" tp-overfit-batch -n 0 "$T"
 t_exit 2 "--threshold: 'x'" "bad threshold" tp-overfit-batch --threshold x "$T"
 t_exit 2 "--max-steps: '-1'" "negative budget" tp-overfit-batch --max-steps -1 "$T"
