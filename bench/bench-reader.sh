@@ -29,13 +29,7 @@ f=$work/mnist.zst
 echo "file: $count x 784 float32, $(wc -c <"$f") bytes zstd," \
 	"$(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 
-# run NAME CMD...: append "wall cpu" of one run to $work/NAME.
-TIMEFORMAT='%R %U %S'
-run() {
-	name=$1; shift
-	{ time "$@" >/dev/null; } 2>"$work/t"
-	awk '{ print $1, $2 + $3 }' "$work/t" >>"$work/$name"
-}
+. "$top/bench/timing.sh"
 zstd -dc "$f" >/dev/null # warm the page cache
 for ((i = 0; i < reps; i++)); do
 	run zstd zstd -dc "$f"
@@ -43,7 +37,6 @@ for ((i = 0; i < reps; i++)); do
 		run "$mode" "$work/reader" "$f" "$mode" 256
 	done
 done
-best() { sort -n -k"$2" "$work/$1" | head -n 1 | cut -d' ' -f"$2"; }
 zw=$(best zstd 1) zc=$(best zstd 2)
 printf '%-16s %8s %12s %8s %12s %7s %7s\n' what wall_s ex/s cpu_s ex/cpu_s \
 	ratio cpu_ratio

@@ -22,19 +22,13 @@ f=$work/m.zst
 "$build/bin/tp-data" synth --kind mnist -n "$count" -s 1 -o "$f"
 echo "file: $count x 784, $(wc -c <"$f") bytes, $(nproc) cores," \
 	"load $(cut -d' ' -f1 /proc/loadavg)"
-TIMEFORMAT='%R %U %S'
-run() {
-	name=$1; shift
-	{ time "$@" >/dev/null; } 2>"$work/t"
-	awk '{ print $1, $2 + $3 }' "$work/t" >>"$work/$name"
-}
+. "$top/bench/timing.sh"
 zstd -dc "$f" >/dev/null
 for ((i = 0; i < reps; i++)); do
 	run zstd zstd -dc "$f"
 	run count "$build/bin/tp-cat" -c "$f"
 	run copy "$build/bin/tp-cat" -m "$f"
 done
-best() { sort -n -k"$2" "$work/$1" | head -n 1 | cut -d' ' -f"$2"; }
 zw=$(best zstd 1) zc=$(best zstd 2)
 printf '%-12s %8s %8s %10s %10s\n' what wall_s cpu_s wall_ratio cpu_ratio
 for n in zstd count copy; do
