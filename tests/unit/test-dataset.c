@@ -128,6 +128,37 @@ test_roundtrip(void)
 	tp_dataset_release(&a);
 }
 
+/* path opened with a dataset header of D features, K classes and count
+ * examples written (NULL on failure). */
+static struct tp_wr *
+open_with_header(const char *path, int flags, struct tp_rb *rb, int count)
+{
+	struct tp_wr *w = tp_wr_open(path, flags);
+
+	tp_rb_begin(rb, "dataset");
+	tp_rb_i64(rb, "version", 1);
+	tp_rb_i64(rb, "features", D);
+	tp_rb_i64(rb, "classes", K);
+	tp_rb_i64(rb, "count", count);
+	if (w && tp_wr_rb(w, rb) != 0) {
+		tp_wr_abort(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Begin rb as the example {"x": [0, 1, ...], "y": 1}, x as numbers. */
+static void
+array_example(struct tp_rb *rb)
+{
+	tp_rb_begin(rb, NULL);
+	tp_rb_arr_begin(rb, "x");
+	for (int j = 0; j < D; j++)
+		tp_rb_f64(rb, NULL, j);
+	tp_rb_arr_end(rb);
+	tp_rb_i64(rb, "y", 1);
+}
+
 static void
 test_bad_files(void)
 {
@@ -139,13 +170,8 @@ test_bad_files(void)
 
 	/* A header that promises more than the file holds. */
 	tp_rb_init(&rb);
-	w = tp_wr_open(p, TP_ZOUT_COMPRESS);
-	tp_rb_begin(&rb, "dataset");
-	tp_rb_i64(&rb, "version", 1);
-	tp_rb_i64(&rb, "features", D);
-	tp_rb_i64(&rb, "classes", K);
-	tp_rb_i64(&rb, "count", 5);
-	CHECK(w && tp_wr_rb(w, &rb) == 0, "write a short file");
+	w = open_with_header(p, TP_ZOUT_COMPRESS, &rb, 5);
+	CHECK(w != NULL, "write a short file");
 	for (int i = 0; i < 3; i++) {
 		tp_rb_begin(&rb, NULL);
 		tp_rb_bin(&rb, "x", x, sizeof x);
@@ -154,28 +180,13 @@ test_bad_files(void)
 			CHECK(0, "write example");
 	}
 	/* An example given as an array of numbers is accepted. */
-	tp_rb_begin(&rb, NULL);
-	tp_rb_arr_begin(&rb, "x");
-	for (int j = 0; j < D; j++)
-		tp_rb_f64(&rb, NULL, j);
-	tp_rb_arr_end(&rb);
-	tp_rb_i64(&rb, "y", 1);
+	array_example(&rb);
 	CHECK(tp_wr_rb(w, &rb) == 0 && tp_wr_close(w) == 0, "close the short file");
 	CHECK(tp_dataset_load(&ds, &p, 1) < 0, "4 of 5 examples: refused");
 
-	w = tp_wr_open(p, TP_ZOUT_PLAIN);
-	tp_rb_begin(&rb, "dataset");
-	tp_rb_i64(&rb, "version", 1);
-	tp_rb_i64(&rb, "features", D);
-	tp_rb_i64(&rb, "classes", K);
-	tp_rb_i64(&rb, "count", 2);
-	CHECK(w && tp_wr_rb(w, &rb) == 0, "header");
-	tp_rb_begin(&rb, NULL);
-	tp_rb_arr_begin(&rb, "x");
-	for (int j = 0; j < D; j++)
-		tp_rb_f64(&rb, NULL, j);
-	tp_rb_arr_end(&rb);
-	tp_rb_i64(&rb, "y", 1);
+	w = open_with_header(p, TP_ZOUT_PLAIN, &rb, 2);
+	CHECK(w != NULL, "header");
+	array_example(&rb);
 	CHECK(tp_wr_rb(w, &rb) == 0, "array example");
 	tp_rb_begin(&rb, NULL);
 	tp_rb_bin(&rb, "x", x, sizeof x);
@@ -184,13 +195,8 @@ test_bad_files(void)
 	CHECK(tp_dataset_load(&ds, &p, 1) < 0, "class out of range: refused");
 
 	/* "x" as an array of numbers, and "type":"example", are accepted. */
-	w = tp_wr_open(p, TP_ZOUT_PLAIN);
-	tp_rb_begin(&rb, "dataset");
-	tp_rb_i64(&rb, "version", 1);
-	tp_rb_i64(&rb, "features", D);
-	tp_rb_i64(&rb, "classes", K);
-	tp_rb_i64(&rb, "count", 1);
-	CHECK(w && tp_wr_rb(w, &rb) == 0, "header");
+	w = open_with_header(p, TP_ZOUT_PLAIN, &rb, 1);
+	CHECK(w != NULL, "header");
 	tp_rb_begin(&rb, "example");
 	tp_rb_arr_begin(&rb, "x");
 	tp_rb_f64(&rb, NULL, 1.5);
