@@ -133,7 +133,10 @@ def make_optimizer(kind, hp, groups):
                eps=hp["epsilon"], foreach=False)
 
 
-def write_case(outdir, case):
+def start_case(case, steps):
+    """What both kinds of case share: the hyperparameters, the parameter
+    segments (one torch group each, decay off in the no-decay ranges), the
+    optimizer, and the fixture's header lines up to p0."""
     name, kind, over, (sk, base, m, w, frac), clip, ranges = case
     hp = dict(DEFAULTS, **over)
     segs = segments(ranges)
@@ -153,7 +156,13 @@ def write_case(outdir, case):
         lines.append("no_decay %d %d" % (off, ln))
     lines += ["schedule %s" % sk, "base_lr %.17g" % base, "max_steps %d" % m,
               "warmup_steps %d" % w, "final_fraction %.17g" % frac,
-              "n %d" % N, "steps %d" % STEPS, "p0 " + fmt(p0)]
+              "n %d" % N, "steps %d" % steps, "p0 " + fmt(p0)]
+    return segs, params, opt, lines
+
+
+def write_case(outdir, case):
+    name, _, _, (sk, base, m, w, frac), clip, _ = case
+    segs, params, opt, lines = start_case(case, STEPS)
     for k in range(STEPS):
         lr = sched_lr(sk, base, m, w, frac, k)
         g = grad_at(k)
@@ -239,32 +248,14 @@ def write_quadratic_case(outdir, case):
     """A long run whose gradient depends on the parameters, as in training:
     g = curv * (p - target), elementwise in float32 (the same bits in C
     and torch), so any drift between tp and torch would compound."""
-    name, kind, over, (sk, base, m, w, frac), clip, ranges = case
-    hp = dict(DEFAULTS, **over)
-    segs = segments(ranges)
-    p0 = init_params()
+    name, _, _, (sk, base, m, w, frac), clip, _ = case
+    segs, params, opt, lines = start_case(case, QUAD_STEPS)
     curv = [f32(0.05 + 2.0 * (i % 7) / 7.0) for i in range(N)]
     target = [f32(0.3 * math.sin(1.7 * i)) for i in range(N)]
-    params = [torch.tensor(p0[o:o + ln], dtype=torch.float32)
-              for o, ln, _ in segs]
     cs = [torch.tensor(curv[o:o + ln], dtype=torch.float32) for o, ln, _ in segs]
     ts = [torch.tensor(target[o:o + ln], dtype=torch.float32)
           for o, ln, _ in segs]
-    groups = [{"params": [t], "weight_decay": hp["weight_decay"] if dec else 0.0}
-              for t, (_, _, dec) in zip(params, segs)]
-    opt = make_optimizer(kind, hp, groups)
-    lines = ["# optim-%s.txt: written by tests/torch/gen_optim_fixtures.py "
-             "with torch %s; do not edit" % (name, torch.__version__),
-             "optimizer %s" % kind]
-    for key in ("momentum", "beta1", "beta2", "epsilon", "weight_decay"):
-        lines.append("%s %.17g" % (key, hp[key]))
-    lines.append("clip_norm %.17g" % clip)
-    for off, ln in ranges:
-        lines.append("no_decay %d %d" % (off, ln))
-    lines += ["schedule %s" % sk, "base_lr %.17g" % base, "max_steps %d" % m,
-              "warmup_steps %d" % w, "final_fraction %.17g" % frac,
-              "n %d" % N, "steps %d" % QUAD_STEPS, "p0 " + fmt(p0),
-              "curv " + fmt(curv), "target " + fmt(target)]
+    lines += ["curv " + fmt(curv), "target " + fmt(target)]
     for k in range(QUAD_STEPS):
         lr = sched_lr(sk, base, m, w, frac, k)
         for grp in opt.param_groups:
