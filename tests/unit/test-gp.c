@@ -70,6 +70,23 @@ one_line_with(const char *msg, const char *want)
 	       strstr(msg, want) != NULL;
 }
 
+/* tp_bo_propose refused the call (-1) with one line containing want; the
+ * line stays in refused_msg for the check's description. */
+static const char *refused_msg;
+
+static int
+refused(int d, const struct tp_gp_dim *dims, int n, const double *X,
+        const double *y, const int *feasible, int q, uint64_t seed,
+        double *out, const char *want)
+{
+	int rc;
+
+	capture_begin();
+	rc = tp_bo_propose(d, dims, n, X, y, feasible, q, seed, out);
+	refused_msg = capture_end();
+	return rc == -1 && one_line_with(refused_msg, want);
+}
+
 /* ---- test functions (minimized; inputs coded in [0,1]) ---- */
 
 
@@ -548,23 +565,16 @@ test_propose(void)
 	{
 		struct tp_gp_dim cat[2] = {{2}, {2}};
 		double Xc[6] = {0, 0, 0, 1, 1, 0}, yc[3] = {1, 2, 3}, Pc[8];
-		const char *msg;
 
 		CHECK(tp_bo_propose(2, cat, 3, Xc, yc, NULL, 1, 5, Pc) == 0 &&
 		      Pc[0] == 1 && Pc[1] == 1, "finite space: proposes the last point");
-		capture_begin();
-		int rc = tp_bo_propose(2, cat, 3, Xc, yc, NULL, 2, 5, Pc);
-		msg = capture_end();
-		CHECK(rc == -1 && one_line_with(msg, "only 1 untried point left in "
-		                                     "the search space, 2 requested"),
+		CHECK(refused(2, cat, 3, Xc, yc, NULL, 2, 5, Pc,
+		              "only 1 untried point left in the search space, 2 requested"),
 		      "finite space exhausted: -1 and one line (%.*s)", shown_len,
-		      msg);
-		capture_begin();
-		rc = tp_bo_propose(2, cat, 1, Xc, yc, NULL, 4, 5, Pc);
-		msg = capture_end();
-		CHECK(rc == -1 && one_line_with(msg, "only 3 untried points left"),
+		      refused_msg);
+		CHECK(refused(2, cat, 1, Xc, yc, NULL, 4, 5, Pc, "only 3 untried points left"),
 		      "exhausted while space-filling: -1 and one line (%.*s)",
-		      shown_len, msg);
+		      shown_len, refused_msg);
 	}
 	/* Too big to enumerate (50 x 50 levels) but every point observed,
 	 * all diverged: random candidates find nothing new. */
@@ -572,21 +582,16 @@ test_propose(void)
 		struct tp_gp_dim cat[2] = {{50}, {50}};
 		double *Xc = malloc(sizeof *Xc * 2 * 2500), yc[2500], Pc[2];
 		int feasc[2500] = {0};
-		const char *msg;
-		int rc;
 
 		for (int i = 0; i < 2500; i++) {
 			Xc[2 * i] = i % 50;
 			Xc[2 * i + 1] = i / 50;
 			yc[i] = NAN;
 		}
-		capture_begin();
-		rc = tp_bo_propose(2, cat, 2500, Xc, yc, feasc, 1, 5, Pc);
-		msg = capture_end();
-		CHECK(rc == -1 && one_line_with(msg, "only 0 new points among 1000 "
-		                                     "random candidates, 1 requested"),
+		CHECK(refused(2, cat, 2500, Xc, yc, feasc, 1, 5, Pc,
+		              "only 0 new points among 1000 random candidates, 1 requested"),
 		      "large finite space exhausted: -1 and one line (%.*s)",
-		      shown_len, msg);
+		      shown_len, refused_msg);
 		free(Xc);
 	}
 }
@@ -596,66 +601,37 @@ test_errors(void)
 {
 	struct tp_gp_dim bad[2] = {{0}, {1}}, good[2] = {{0}, {3}};
 	double X[4] = {0.5, 1, 0.2, 2}, y[2] = {1, 2}, P[2];
-	const char *msg;
-	int rc;
 
-	capture_begin();
-	rc = tp_bo_propose(2, bad, 2, X, y, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "dimension 1: 1 levels"),
-	      "a 1-level dimension is refused (%.*s)", shown_len, msg);
-	capture_begin();
-	rc = tp_bo_propose(0, good, 0, NULL, NULL, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "0 dimensions"),
-	      "d = 0 is refused (%.*s)", shown_len, msg);
-	capture_begin();
-	rc = tp_bo_propose(2, good, 2, X, y, NULL, 0, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "0 proposals (at most 1000)"),
-	      "q = 0 is refused (%.*s)", shown_len, msg);
-	capture_begin();
-	rc = tp_bo_propose(2, good, 2, X, y, NULL, 1001, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "1001 proposals (at most 1000)"),
-	      "q = 1001 is refused (%.*s)", shown_len, msg);
-	capture_begin();
-	rc = tp_bo_propose(2, good, -1, X, y, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "-1 observations"),
-	      "n < 0 is refused (%.*s)", shown_len, msg);
+	CHECK(refused(2, bad, 2, X, y, NULL, 1, 0, P, "dimension 1: 1 levels"),
+	      "a 1-level dimension is refused (%.*s)", shown_len, refused_msg);
+	CHECK(refused(0, good, 0, NULL, NULL, NULL, 1, 0, P, "0 dimensions"),
+	      "d = 0 is refused (%.*s)", shown_len, refused_msg);
+	CHECK(refused(2, good, 2, X, y, NULL, 0, 0, P, "0 proposals (at most 1000)"),
+	      "q = 0 is refused (%.*s)", shown_len, refused_msg);
+	CHECK(refused(2, good, 2, X, y, NULL, 1001, 0, P,
+	              "1001 proposals (at most 1000)"),
+	      "q = 1001 is refused (%.*s)", shown_len, refused_msg);
+	CHECK(refused(2, good, -1, X, y, NULL, 1, 0, P, "-1 observations"),
+	      "n < 0 is refused (%.*s)", shown_len, refused_msg);
 	X[2] = 1.5;
-	capture_begin();
-	rc = tp_bo_propose(2, good, 2, X, y, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "observation 1, dimension 0: 1.5 "
-	                                     "is outside [0, 1]"),
-	      "continuous coordinate out of range (%.*s)", shown_len, msg);
+	CHECK(refused(2, good, 2, X, y, NULL, 1, 0, P,
+	              "observation 1, dimension 0: 1.5 is outside [0, 1]"),
+	      "continuous coordinate out of range (%.*s)", shown_len, refused_msg);
 	X[2] = NAN;
-	capture_begin();
-	rc = tp_bo_propose(2, good, 2, X, y, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "nan is outside [0, 1]"),
-	      "NaN coordinate (%.*s)", shown_len, msg);
+	CHECK(refused(2, good, 2, X, y, NULL, 1, 0, P, "nan is outside [0, 1]"),
+	      "NaN coordinate (%.*s)", shown_len, refused_msg);
 	X[2] = 0.2;
 	X[3] = 1.5;
-	capture_begin();
-	rc = tp_bo_propose(2, good, 2, X, y, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "1.5 is not a level index in 0..2"),
-	      "fractional level (%.*s)", shown_len, msg);
+	CHECK(refused(2, good, 2, X, y, NULL, 1, 0, P,
+	              "1.5 is not a level index in 0..2"),
+	      "fractional level (%.*s)", shown_len, refused_msg);
 	X[3] = 3;
-	capture_begin();
-	rc = tp_bo_propose(2, good, 2, X, y, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "3 is not a level index in 0..2"),
-	      "level past the last (%.*s)", shown_len, msg);
+	CHECK(refused(2, good, 2, X, y, NULL, 1, 0, P,
+	              "3 is not a level index in 0..2"),
+	      "level past the last (%.*s)", shown_len, refused_msg);
 	X[3] = 2;
-	capture_begin();
-	rc = tp_bo_propose(2, good, 2, X, NULL, NULL, 1, 0, P);
-	msg = capture_end();
-	CHECK(rc == -1 && one_line_with(msg, "no objective values"),
-	      "missing y (%.*s)", shown_len, msg);
+	CHECK(refused(2, good, 2, X, NULL, NULL, 1, 0, P, "no objective values"),
+	      "missing y (%.*s)", shown_len, refused_msg);
 }
 
 static void
