@@ -230,6 +230,17 @@ err_end(const char *want)
 	return ok;
 }
 
+/* cond, evaluated with stderr captured, and one line containing want
+ * there; stderr is restored whatever cond is. */
+static int
+refused_then(int cond, const char *want)
+{
+	int ok = err_end(want);
+
+	return cond && ok;
+}
+#define REFUSED(cond, want) (err_begin(), refused_then((cond), (want)))
+
 /* ---- tests ---- */
 
 static void
@@ -243,53 +254,49 @@ test_config(void)
 	CHECK(tp_model_config_check(&c) == 0, "default config is valid");
 	c = cfg(4, 3, 1, 8);
 	c.residual = 1;
-	err_begin();
-	CHECK(tp_model_config_check(&c) < 0 &&
-	      err_end("model: residual needs depth >= 2"), "residual with depth 1 refused");
+	CHECK(REFUSED(tp_model_config_check(&c) < 0,
+	              "model: residual needs depth >= 2"),
+	      "residual with depth 1 refused");
 	c = cfg(4, 3, 2, 8);
 	c.rezero = 1;
-	err_begin();
-	CHECK(tp_model_config_check(&c) < 0 &&
-	      err_end("model: rezero needs residual"), "rezero without residual refused");
+	CHECK(REFUSED(tp_model_config_check(&c) < 0,
+	              "model: rezero needs residual"),
+	      "rezero without residual refused");
 	c = cfg(4, 1, 2, 8);
 	c.loss = TP_LOSS_MSE;
 	c.label_smoothing = 0.1f;
-	err_begin();
-	CHECK(tp_model_config_check(&c) < 0 &&
-	      err_end("label smoothing needs the xent loss"), "smoothing with mse refused");
+	CHECK(REFUSED(tp_model_config_check(&c) < 0,
+	              "label smoothing needs the xent loss"),
+	      "smoothing with mse refused");
 	c = cfg(4, 1, 2, 8);
-	err_begin();
-	CHECK(tp_model_config_check(&c) < 0 &&
-	      err_end("outputs must be >= 2 for xent, not 1"), "xent with 1 output refused");
+	CHECK(REFUSED(tp_model_config_check(&c) < 0,
+	              "outputs must be >= 2 for xent, not 1"),
+	      "xent with 1 output refused");
 	c = cfg(4, 3, 2, 8);
 	c.norm = TP_NORM_BATCH;
 	c.ghost_batch = 2;
-	err_begin();
-	CHECK(tp_model_config_check(&c) < 0 &&
-	      err_end("ghost_batch must be >= 3"), "ghost batch 2 refused");
+	CHECK(REFUSED(tp_model_config_check(&c) < 0,
+	              "ghost_batch must be >= 3"),
+	      "ghost batch 2 refused");
 	c = cfg(4, 3, 2, 8);
 	c.dropout = 1;
-	err_begin();
-	CHECK(tp_model_config_check(&c) < 0 &&
-	      err_end("dropout must be in [0, 1), not 1"), "dropout 1 refused");
+	CHECK(REFUSED(tp_model_config_check(&c) < 0,
+	              "dropout must be in [0, 1), not 1"),
+	      "dropout 1 refused");
 	c = cfg(0, 3, 2, 8);
-	err_begin();
-	CHECK(tp_model_new(&c, 4) == NULL && err_end("inputs must be >= 1, not 0"),
+	CHECK(REFUSED(tp_model_new(&c, 4) == NULL, "inputs must be >= 1, not 0"),
 	      "tp_model_new refuses a bad config");
 	c = cfg(4, 3, 2, 0);
-	err_begin();
-	CHECK(tp_model_config_check(&c) < 0 && err_end("width must be >= 1"),
+	CHECK(REFUSED(tp_model_config_check(&c) < 0, "width must be >= 1"),
 	      "width 0 refused");
 	c = cfg(4, 3, 2, 8);
-	err_begin();
-	CHECK(tp_model_new(&c, 0) == NULL && err_end("max batch must be >= 1, not 0"),
+	CHECK(REFUSED(tp_model_new(&c, 0) == NULL, "max batch must be >= 1, not 0"),
 	      "max batch 0 refused");
 
 	CHECK(tp_model_act_parse("gelu", "--activation", &a) == 0 && a == TP_ACT_GELU,
 	      "parse gelu");
-	err_begin();
-	CHECK(tp_model_act_parse("sigmoid", "--activation", &a) < 0 &&
-	      err_end("--activation: unknown activation 'sigmoid' (expected relu, gelu, tanh)"),
+	CHECK(REFUSED(tp_model_act_parse("sigmoid", "--activation", &a) < 0,
+	              "--activation: unknown activation 'sigmoid' (expected relu, gelu, tanh)"),
 	      "unknown activation refused with the list");
 	CHECK(tp_model_init_parse("glorot_uniform", "init", &in, &uni) == 0 &&
 	      in == TP_INIT_GLOROT && uni == 1, "parse glorot_uniform");
@@ -815,29 +822,29 @@ test_errors(void)
 	struct tp_batch b = batch_of(&d, 0, 3, &c);
 	tp_model_backward(m); /* no pending forward: nothing happens */
 	d.label[2] = 4;
-	err_begin();
-	CHECK(tp_model_train_step(m, &b, NULL, &l) < 0 &&
-	      err_end("example 3: label 4 is not in [0, 4)"), "label out of range");
-	err_begin();
-	CHECK(tp_model_eval(m, &b, per, NULL) < 0 &&
-	      err_end("example 3: label 4 is not in [0, 4)"), "eval: label out of range");
+	CHECK(REFUSED(tp_model_train_step(m, &b, NULL, &l) < 0,
+	              "example 3: label 4 is not in [0, 4)"),
+	      "label out of range");
+	CHECK(REFUSED(tp_model_eval(m, &b, per, NULL) < 0,
+	              "example 3: label 4 is not in [0, 4)"),
+	      "eval: label out of range");
 	d.label[2] = 0;
 	d.w[1] = -1;
-	err_begin();
-	CHECK(tp_model_train_step(m, &b, NULL, &l) < 0 &&
-	      err_end("example 2: weight -1 is not a finite number >= 0"), "negative weight");
+	CHECK(REFUSED(tp_model_train_step(m, &b, NULL, &l) < 0,
+	              "example 2: weight -1 is not a finite number >= 0"),
+	      "negative weight");
 	d.w[1] = NAN;
-	err_begin();
-	CHECK(tp_model_eval(m, &b, per, NULL) < 0 &&
-	      err_end("example 2: weight nan is not a finite number >= 0"), "NaN weight");
+	CHECK(REFUSED(tp_model_eval(m, &b, per, NULL) < 0,
+	              "example 2: weight nan is not a finite number >= 0"),
+	      "NaN weight");
 	d.w[0] = d.w[1] = d.w[2] = 0;
-	err_begin();
-	CHECK(tp_model_train_step(m, &b, NULL, &l) < 0 &&
-	      err_end("batch of 3 examples has total weight 0"), "total weight 0");
+	CHECK(REFUSED(tp_model_train_step(m, &b, NULL, &l) < 0,
+	              "batch of 3 examples has total weight 0"),
+	      "total weight 0");
 	b.n = 4;
-	err_begin();
-	CHECK(tp_model_train_step(m, &b, NULL, &l) < 0 &&
-	      err_end("model: batch of 4 examples is not in [1, 3]"), "batch above max");
+	CHECK(REFUSED(tp_model_train_step(m, &b, NULL, &l) < 0,
+	              "model: batch of 4 examples is not in [1, 3]"),
+	      "batch above max");
 	tp_model_free(m);
 
 	c.norm = TP_NORM_BATCH;
@@ -845,9 +852,8 @@ test_errors(void)
 	tp_model_init(m, 1);
 	d.w[0] = 1;
 	b.n = 3;
-	err_begin();
-	CHECK(tp_model_train_step(m, &b, NULL, &l) < 0 &&
-	      err_end("batch norm needs at least 2 examples of weight > 0 in a "
+	CHECK(REFUSED(tp_model_train_step(m, &b, NULL, &l) < 0,
+	              "batch norm needs at least 2 examples of weight > 0 in a "
 	              "training batch, found 1"), "batch norm with one example");
 	CHECK(tp_model_finite(m, &name), "fresh model is finite");
 	tp_model_buffers(m, &nb)[7] = INFINITY;
@@ -866,9 +872,9 @@ test_errors(void)
 	fin = tp_model_finite(m, &name);
 	CHECK(!fin && strcmp(name, "out.bias") == 0,
 	      "NaN in a parameter found in %s", name);
-	err_begin();
-	CHECK(tp_model_train_step(m, &b, NULL, &l) < 0 &&
-	      err_end("model: dropout needs a random generator"), "dropout without generator");
+	CHECK(REFUSED(tp_model_train_step(m, &b, NULL, &l) < 0,
+	              "model: dropout needs a random generator"),
+	      "dropout without generator");
 	tp_model_free(m);
 	data_free(&d);
 }
