@@ -100,6 +100,12 @@ cp -r st1 st3 && rm -f st3/run/model.tpm st3/run/ckpt/step-000000120.tpc st3/run
 t_ok "--stream: resume from step 40" sh -c "cd st3 && tp-train -d run --resume --threads 1 --no-timing -q"
 t_cmp "--stream: resumed stream identical" st1/run/metrics.tpr st3/run/metrics.tpr
 t_cmp "--stream: resumed model identical" st1/run/model.tpm st3/run/model.tpm
+cp -r st3 st4 && rm -f st4/run/model.tpm
+tp-cat st4/run/config.tpr | sed 's/"shuffle_buffer":256/"shuffle_buffer":0/' |
+	tp-cat -j -m >st4.cfg && mv st4.cfg st4/run/config.tpr
+t_exit 3 'config.tpr: config record 0: "shuffle_buffer" must be a positive integer' \
+	"--stream: resume refuses a config with a bad shuffle_buffer" \
+	tp-train -d st4/run --resume -q
 head -c 3000 tsh-00001-of-00003.zst >cut.zst
 t_exit 3 "cut.zst: truncated zstd frame" "--stream: a shard cut in its header" \
 	tp-train -q --stream --steps 500 --batch-size 32 -o /dev/null tsh-00000-of-00003.zst cut.zst
