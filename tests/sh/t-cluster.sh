@@ -8,6 +8,9 @@
 . "$TP_TOP/tests/lib.sh"
 EX=$TOP/share/examples/cluster
 export TP_TRACK=$PWD/store
+# GNU parallel keeps state in ~/.parallel (and warns without a HOME).
+mkdir home
+export HOME=$PWD/home
 
 tp-data pack --scale minmax -o digits.zst "$DATA/digits.csv.gz"
 tp-data split -f 0.8,0.2 -s 1 --names train,valid -o d digits.zst
@@ -114,6 +117,10 @@ done
 echo "$1" >>"$SSH_LOG"
 shift
 [ "$1" = -- ] && shift
+# The remote side of a real ssh is a login, with SHELL from the password
+# file; GNU parallel's worker runs its job with $SHELL.
+SHELL=${SHELL:-/bin/sh}
+export SHELL
 # ssh joins the words with spaces for the remote shell.
 exec sh -c "$*"
 SH
@@ -128,6 +135,25 @@ SH
 	t_eq "... all exit 0" "$(awk -F'\t' 'NR > 1 { print $7 }' ssh/parallel.log | tr -d '\n')" 0000
 	t_eq "... the store has both studies' trials" \
 		"$(rows ssh/optimizer=adam | tr '\n' ' ')$(rows ssh/optimizer=nesterov | tr '\n' ' ')" "0 1 0 1 "
+
+	t_ok "run-trial.sh -c: a trial with a result" sh "$EX/run-trial.sh" -c ssh 3
+	t_exit 2 '^usage: run-trial.sh ' "run-trial.sh -c takes no tp-train flags" \
+		sh "$EX/run-trial.sh" -c ssh 3 --steps 5
+
+	# A remote side that logs success without running the job (GNU
+	# parallel's worker cannot start: no usable SHELL there) is caught by
+	# the check of every trial's result.
+	printf '#!/bin/sh\nexit 0\n' >null-ssh
+	chmod +x null-ssh
+	space null >null.space
+	export TP_TRACK=$PWD/nullstore
+	sh "$EX/prepare.sh" -n 1 -s 1 null.space d-train.zst d-valid.zst null >/dev/null
+	t_exit 1 '^run-trial.sh' "run-trial.sh -c: a trial without a result" \
+		sh -c "sh '$EX/run-trial.sh' -c null 0 || { echo 'run-trial.sh -c: exit' \$? >&2; exit 1; }"
+	t_exit 3 "^parallel.sh: $PWD/null: 2 of 2 trials have no result although every job reported success \\(see $PWD/null/parallel.log\\)\$" \
+		"parallel.sh: jobs logged as successes without results are caught" \
+		env PARALLEL="--ssh $PWD/null-ssh" sh "$EX/parallel.sh" -S 1/nodeA null
+	export TP_TRACK=$PWD/store
 
 	# A trial that fails is reported, with the count.
 	space bad >bad.space

@@ -56,6 +56,19 @@ else
 	seq 0 $((total - 1)) | parallel -q -j "$jobs" \
 		--joblog "$dir/parallel.log" sh "$here/run-trial.sh" "$dir" {} "$@" || rc=$?
 fi
+# A job that never ran its command can still be logged as a success (on
+# a remote shell that cannot start GNU parallel's worker, for one), so a
+# success is only believed once every trial has a result.
+if [ "$rc" = 0 ]; then
+	missing=0
+	for n in $(seq 0 $((total - 1))); do
+		sh "$here/run-trial.sh" -c "$dir" "$n" || missing=$((missing + 1))
+	done
+	if [ "$missing" != 0 ]; then
+		echo "$me: $dir: $missing of $total trials have no result although every job reported success (see $dir/parallel.log)" >&2
+		exit 3
+	fi
+fi
 case $rc in
 0) ;;
 101) echo "$me: $dir: more than 100 trials failed (see $dir/parallel.log)" >&2; exit 3 ;;

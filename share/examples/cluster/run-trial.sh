@@ -17,10 +17,14 @@
 # across machines; NFSv4 does).
 #
 #   run-trial.sh STUDYDIR N [tp-train flags ...]
+#   run-trial.sh -c STUDYDIR N
 #
 # The flags (e.g. --checkpoints 10) apply when the trial starts; a resumed
 # trial keeps its own configuration.  Threads: TP_THREADS, else
 # SLURM_CPUS_PER_TASK, else 1.  The store: TP_TRACK, else STUDYDIR/track.
+#
+# -c only checks, for launchers that must not trust a job's exit status
+# alone: exit 0 if trial N has a result, 1 if not; it trains nothing.
 #
 # Output: one line, "trial N: trained|resumed|has a result[, diverged]".
 # Exit: 0 the trial has a result and is in the store, 1 another process is
@@ -28,12 +32,16 @@
 # run again to resume).
 set -eu
 me='run-trial.sh'
+synopsis="usage: $me STUDYDIR N [tp-train flags ...] | $me -c STUDYDIR N"
 usage() {
-	echo "usage: $me STUDYDIR N [tp-train flags ...]" >&2
+	echo "$synopsis" >&2
 	exit 2
 }
-[ "${1:-}" = -h ] && { echo "usage: $me STUDYDIR N [tp-train flags ...]"; exit 0; }
+[ "${1:-}" = -h ] && { echo "$synopsis"; exit 0; }
+check=0
+[ "${1:-}" = -c ] && { check=1; shift; }
 [ $# -ge 2 ] || usage
+[ "$check" = 0 ] || [ $# = 2 ] || usage
 dir=$1 n=$2
 shift 2
 case $n in
@@ -59,6 +67,18 @@ if [ "$n" -ge "$total" ]; then
 fi
 
 run=runs/$n
+
+# A result is a summary record with status done, or a diverged record.
+has_result() {
+	[ -f "$run/metrics.tpr" ] &&
+		tp-cat -t summary -t diverged -k type,status -H "$run/metrics.tpr" 2>/dev/null |
+		grep -Eq '^(summary	done|diverged)'
+}
+if [ "$check" = 1 ]; then
+	has_result
+	exit
+fi
+
 mkdir -p runs
 exec 9>>"$run.lock"
 rc=0
@@ -73,13 +93,6 @@ esac
 # 8: wait for it instead of dying first, so that the lock is released when
 # it is done and the status says what happened.
 trap : HUP INT TERM
-
-# A result is a summary record with status done, or a diverged record.
-has_result() {
-	[ -f "$run/metrics.tpr" ] &&
-		tp-cat -t summary -t diverged -k type,status -H "$run/metrics.tpr" 2>/dev/null |
-		grep -Eq '^(summary	done|diverged)'
-}
 
 if has_result; then
 	what="has a result"
