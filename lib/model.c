@@ -54,6 +54,9 @@ struct layer {
 	const float *x; /* input of the last forward (borrowed) */
 	const float *y; /* output of the last forward */
 	int dropped;    /* the last forward applied dropout */
+	/* dW is all zeros (the done callback cleared it): the next backward
+	 * accumulates into it and OpenBLAS skips its clearing pass. */
+	int dw_zero;
 };
 
 struct tp_model {
@@ -1191,6 +1194,17 @@ tp_model_forward(struct tp_model *m, const struct tp_batch *b,
 	return 0;
 }
 
+/* The beta of the weight-gradient GEMM: 1 onto a dW its consumer cleared
+ * (0 + x is x: the same values), else 0. */
+static float
+dw_beta(struct layer *L)
+{
+	float beta = L->dw_zero ? 1.0f : 0.0f;
+
+	L->dw_zero = 0;
+	return beta;
+}
+
 void
 tp_model_backward(struct tp_model *m)
 {
@@ -1207,29 +1221,29 @@ tp_model_backward_each(struct tp_model *m, tp_model_done_fn *done, void *arg)
 	if (n == 0)
 		return;
 	/* g0 holds d loss / d logits from the forward pass. */
-	tp_sgemm(1, 0, K, O->in, n, 1.0f, m->g0, K, O->x, O->in, 0.0f, O->dW,
-	         O->in);
+	tp_sgemm(1, 0, K, O->in, n, 1.0f, m->g0, K, O->x, O->in, dw_beta(O),
+	         O->dW, O->in);
 	colsum(m->g0, n, K, O->db);
 	if (depth > 0)
 		tp_sgemm(0, 0, n, O->in, K, 1.0f, m->g0, K, O->W, O->in, 0.0f, cur,
 		         O->in);
 	if (done)
-		done(arg, O->poff, O->plen);
+		O->dw_zero = done(arg, O->poff, O->plen) == 1;
 	for (int l = depth - 1; l >= 0; l--) {
 		struct layer *L = &m->L[l];
 		int H = L->out;
 
 		if (L->residual) {
 			layer_backward_elem(m, L, cur, tmp, n);
-			tp_sgemm(1, 0, H, L->in, n, 1.0f, tmp, H, L->x, L->in, 0.0f,
-			         L->dW, L->in);
+			tp_sgemm(1, 0, H, L->in, n, 1.0f, tmp, H, L->x, L->in,
+			         dw_beta(L), L->dW, L->in);
 			/* skip path plus branch: cur += tmp W */
 			tp_sgemm(0, 0, n, L->in, H, 1.0f, tmp, H, L->W, L->in, 1.0f,
 			         cur, L->in);
 		} else {
 			layer_backward_elem(m, L, cur, NULL, n);
-			tp_sgemm(1, 0, H, L->in, n, 1.0f, cur, H, L->x, L->in, 0.0f,
-			         L->dW, L->in);
+			tp_sgemm(1, 0, H, L->in, n, 1.0f, cur, H, L->x, L->in,
+			         dw_beta(L), L->dW, L->in);
 			if (l > 0) {
 				float *t = tmp;
 				tp_sgemm(0, 0, n, L->in, H, 1.0f, cur, H, L->W, L->in,
@@ -1240,7 +1254,7 @@ tp_model_backward_each(struct tp_model *m, tp_model_done_fn *done, void *arg)
 		}
 		/* Nothing below reads this layer's parameters again. */
 		if (done)
-			done(arg, L->poff, L->plen);
+			L->dw_zero = done(arg, L->poff, L->plen) == 1;
 	}
 	m->n = 0;
 }

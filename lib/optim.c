@@ -426,10 +426,31 @@ struct step_job {
 	struct tp_optim *o;
 	float *p;
 	const float *g;
+	float *clear; /* g itself, to be zeroed after use; or NULL */
 	const struct scal *s, *s0;
 	int first;
 	size_t base;
 };
+
+/* run_segment, then zeroing the gradients used, a chunk at a time so that
+ * each chunk is cleared while it is still in the nearest cache. */
+static void
+run_clear(const struct step_job *j, size_t off, size_t len,
+          const struct scal *s)
+{
+	enum { CHUNK = 4096 };
+
+	if (!j->clear) {
+		run_segment(j->o, off, len, j->p, j->g, s, j->first);
+		return;
+	}
+	for (size_t c = 0; c < len; c += CHUNK) {
+		size_t k = len - c < CHUNK ? len - c : CHUNK;
+
+		run_segment(j->o, off + c, k, j->p, j->g, s, j->first);
+		memset(j->clear + off + c, 0, k * sizeof(float));
+	}
+}
 
 static void
 step_range(void *arg, size_t lo, size_t hi)
@@ -448,13 +469,13 @@ step_range(void *arg, size_t lo, size_t hi)
 			continue;
 		if (a > hi)
 			a = hi;
-		run_segment(o, pos, a - pos, j->p, j->g, j->s, j->first);
+		run_clear(j, pos, a - pos, j->s);
 		if (b > a)
-			run_segment(o, a, b - a, j->p, j->g, j->s0, j->first);
+			run_clear(j, a, b - a, j->s0);
 		pos = b > a ? b : a;
 	}
 	if (pos < hi)
-		run_segment(o, pos, hi - pos, j->p, j->g, j->s, j->first);
+		run_clear(j, pos, hi - pos, j->s);
 }
 
 /* Below this many parameters per thread, waking threads costs more than the
@@ -499,7 +520,16 @@ void
 tp_optim_apply(struct tp_optim *o, float *p, const float *g, size_t off,
                size_t len)
 {
-	struct step_job job = {o, p, g, &o->s, &o->s0, o->first, off};
+	struct step_job job = {o, p, g, NULL, &o->s, &o->s0, o->first, off};
+
+	tp_pool_for(o->pool, len, MIN_CHUNK, step_range, &job);
+}
+
+void
+tp_optim_apply_clear(struct tp_optim *o, float *p, float *g, size_t off,
+                     size_t len)
+{
+	struct step_job job = {o, p, g, g, &o->s, &o->s0, o->first, off};
 
 	tp_pool_for(o->pool, len, MIN_CHUNK, step_range, &job);
 }

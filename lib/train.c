@@ -1330,18 +1330,21 @@ apply_update(struct trainer *tr, float *params, float *grads, size_t n,
 struct layer_update {
 	struct trainer *tr;
 	float *params;
-	const float *grads;
+	float *grads;
 	double secs; /* spent updating */
 };
 
-static void
+/* Nothing reads a gradient after its update, so the update clears it and
+ * the next backward pass need not. */
+static int
 update_layer(void *arg, size_t off, size_t len)
 {
 	struct layer_update *u = arg;
 	double t = now();
 
-	tp_optim_apply(u->tr->opt, u->params, u->grads, off, len);
+	tp_optim_apply_clear(u->tr->opt, u->params, u->grads, off, len);
 	u->secs += now() - t;
+	return 1;
 }
 
 /* A step done: position and the open train-record window. */

@@ -216,9 +216,14 @@ void tp_model_backward(struct tp_model *m);
  * parameters [off, off + len) are final and the rest of the pass no longer
  * reads those parameters (a layer at a time, from the output down, the
  * ranges covering every parameter once): the caller may update them there,
- * while their gradients are still in cache.
+ * while their gradients are still in cache.  done returns 1 when it has
+ * set those gradients to zero (an update that consumed them, e.g.
+ * tp_optim_apply_clear), else 0: the next backward pass then adds the
+ * layer's weight gradient to the zeros instead of clearing the array
+ * first, one memory pass less for the same values.  The caller must leave
+ * gradients it reported cleared at zero until then.
  */
-typedef void tp_model_done_fn(void *arg, size_t off, size_t len);
+typedef int tp_model_done_fn(void *arg, size_t off, size_t len);
 void tp_model_backward_each(struct tp_model *m, tp_model_done_fn *done,
                             void *arg);
 /* tp_model_forward then tp_model_backward. */

@@ -102,6 +102,10 @@ void tp_optim_step(struct tp_optim *o, float *p, const float *g, double lr);
 void tp_optim_begin(struct tp_optim *o, double lr);
 void tp_optim_apply(struct tp_optim *o, float *p, const float *g, size_t off,
                     size_t len);
+/* tp_optim_apply, then g[off, off + len) = 0: the gradients consumed,
+ * cleared while they are in cache (see tp_model_backward_each). */
+void tp_optim_apply_clear(struct tp_optim *o, float *p, float *g, size_t off,
+                          size_t len);
 
 /*
  * The state for checkpoints: a pointer to *nfloats floats that stays valid

@@ -1158,7 +1158,7 @@ struct ranges {
 	int n;
 };
 
-static void
+static int
 poison(void *arg, size_t off, size_t len)
 {
 	struct ranges *r = arg;
@@ -1170,6 +1170,17 @@ poison(void *arg, size_t off, size_t len)
 	r->n++;
 	for (size_t i = off; i < off + len; i++)
 		r->p[i] = NAN;
+	return 0;
+}
+
+/* A done callback that keeps the gradients. */
+static int
+keep_grads(void *arg, size_t off, size_t len)
+{
+	(void)arg;
+	(void)off;
+	(void)len;
+	return 0;
 }
 
 static void
@@ -1222,11 +1233,67 @@ test_backward_each(void)
 	tp_model_free(m);
 }
 
+/* A done callback that consumes the gradients: clears them, says so. */
+static int
+clear_range(void *arg, size_t off, size_t len)
+{
+	float *g = arg;
+
+	memset(g + off, 0, len * sizeof *g);
+	return 1;
+}
+
+/* After a pass whose callback cleared the gradients, the next pass adds
+ * the weight gradients to those zeros: the bits of a pass that overwrites,
+ * through either entry point, on every layer kind. */
+static void
+test_backward_cleared(void)
+{
+	struct tp_model_config c = cfg(6, 4, 3, 16);
+	struct tp_model *m;
+	struct data d;
+	float *g, *g0;
+	size_t np;
+	double l;
+	int ok = 1;
+
+	c.norm = TP_NORM_BATCH;
+	c.residual = 1;
+	m = tp_model_new(&c, 8);
+	tp_model_init(m, 5);
+	g = tp_model_grads(m, &np);
+	g0 = malloc(np * sizeof *g0);
+	data_make(&d, &c, 8, 4, 1);
+	struct tp_batch b = batch_of(&d, 0, 8, &c);
+	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
+	memcpy(g0, g, np * sizeof *g);
+	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
+	tp_model_backward_each(m, clear_range, g);
+	for (size_t i = 0; i < np; i++)
+		ok &= g[i] == 0;
+	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
+	CHECK(ok && memcmp(g, g0, np * sizeof *g) == 0,
+	      "backward after a pass that cleared the gradients: the same bits");
+	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
+	tp_model_backward_each(m, clear_range, g);
+	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
+	tp_model_backward_each(m, keep_grads, NULL);
+	CHECK(ok && memcmp(g, g0, np * sizeof *g) == 0,
+	      "... and through tp_model_backward_each");
+	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
+	CHECK(ok && memcmp(g, g0, np * sizeof *g) == 0,
+	      "... and a pass after one that kept them overwrites them");
+	free(g0);
+	data_free(&d);
+	tp_model_free(m);
+}
+
 int
 main(void)
 {
 	test_config();
 	test_backward_each();
+	test_backward_cleared();
 	test_views();
 	test_init();
 	test_gradients();

@@ -420,6 +420,53 @@ check_pieces(enum tp_optim_kind kind)
 	tp_optim_free(b);
 }
 
+/* tp_optim_apply_clear: the update of tp_optim_step (parameters and
+ * state, on 3 threads, across no-decay ranges and the clearing chunks),
+ * and exactly the gradients of the parts applied are zero afterwards. */
+static void
+check_clear(enum tp_optim_kind kind)
+{
+	const size_t n = 300007, cut = 123457;
+	float *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
+	float *g = malloc(n * sizeof *g), *g2 = malloc(n * sizeof *g2);
+	struct tp_optim *a = make(kind, n, 0.1), *b = make(kind, n, 0.1);
+	int rc = tp_optim_no_decay(a, 4090, 10) | tp_optim_no_decay(b, 4090, 10),
+	    zero = 1, kept = 1;
+	size_t ns;
+	float *sa, *sb;
+
+	tp_optim_set_threads(b, 3);
+	fill(p1, g, n, 0);
+	memcpy(p2, p1, n * sizeof *p1);
+	for (int k = 0; k < 3; k++) {
+		fill(NULL, g, n, k);
+		memcpy(g2, g, n * sizeof *g);
+		tp_optim_step(a, p1, g, 0.01 * (k + 1));
+		tp_optim_begin(b, 0.01 * (k + 1));
+		tp_optim_apply_clear(b, p2, g2, cut, n - cut);
+		for (size_t i = 0; i < n; i++) {
+			zero &= i < cut || (g2[i] == 0 && !signbit(g2[i]));
+			kept &= i >= cut || g2[i] == g[i];
+		}
+		tp_optim_apply_clear(b, p2, g2, 0, cut);
+		for (size_t i = 0; i < cut; i++)
+			zero &= g2[i] == 0 && !signbit(g2[i]);
+	}
+	sa = tp_optim_state(a, &ns);
+	sb = tp_optim_state(b, &ns);
+	CHECK(rc == 0 && memcmp(p1, p2, n * sizeof *p1) == 0 &&
+	      (ns == 0 || memcmp(sa, sb, ns * sizeof *sa) == 0),
+	      "%s: a step that clears its gradients is the step", tp_optim_kind_name(kind));
+	CHECK(zero && kept, "%s: ... and clears exactly the gradients it applied",
+	      tp_optim_kind_name(kind));
+	tp_optim_free(a);
+	tp_optim_free(b);
+	free(p1);
+	free(p2);
+	free(g);
+	free(g2);
+}
+
 static void
 check_no_decay(void)
 {
@@ -638,6 +685,7 @@ main(void)
 		check_tail((enum tp_optim_kind)k);
 		check_threads((enum tp_optim_kind)k);
 		check_pieces((enum tp_optim_kind)k);
+		check_clear((enum tp_optim_kind)k);
 	}
 	check_no_decay();
 	check_config_errors();
