@@ -1204,7 +1204,7 @@ loader_start(struct tp_loader *l, const struct tp_loader_state *resume)
 
 		b->n = B;
 		b->d = l->d;
-		b->x = tp_xcalloc(B * l->d, sizeof *b->x);
+		b->x = tp_xcalloc_lines(B * l->d, sizeof *b->x);
 		if (l->h.classes > 0)
 			b->y = tp_xcalloc(B, sizeof *b->y);
 		else

@@ -111,6 +111,22 @@ tp_xmallocarray(size_t n, size_t size)
 	return tp_xmalloc(n * size);
 }
 
+void *
+tp_xcalloc_lines(size_t n, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (size && n > (SIZE_MAX - 63) / size)
+		tp_oom();
+	/* aligned_alloc wants a multiple of the alignment. */
+	bytes = (n * size + 63) / 64 * 64;
+	p = aligned_alloc(64, bytes ? bytes : 64);
+	if (!p)
+		tp_oom();
+	return memset(p, 0, bytes);
+}
+
 char *
 tp_xstrdup(const char *s)
 {

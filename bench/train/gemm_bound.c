@@ -7,6 +7,7 @@
  * It prints two rates: the best single step of REPEATS (every operand hot
  * in cache: the strict bound) and the REPEATS steps back to back as a
  * whole (a sustained rate, measured the way tp-train's own rate is).
+ * Operands start on cache lines, as tp-train's do (the best case).
  * usage: gemm_bound SIZES BATCH REPEATS THREADS   (SIZES like 784-1024-1024-10)
  */
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tp/err.h"
 #include "tp/linalg.h"
 
 static double
@@ -41,11 +43,11 @@ main(int argc, char **argv)
 	threads = atoi(argv[4]);
 	tp_blas_set_threads(threads);
 	for (int l = 0; l < L; l++) {
-		x[l] = calloc((size_t)B * sz[l], sizeof(float));
-		dx[l] = calloc((size_t)B * sz[l], sizeof(float));
+		x[l] = tp_xcalloc_lines((size_t)B * sz[l], sizeof(float));
+		dx[l] = tp_xcalloc_lines((size_t)B * sz[l], sizeof(float));
 		if (l + 1 < L) {
-			w[l] = calloc((size_t)sz[l] * sz[l + 1], sizeof(float));
-			g[l] = calloc((size_t)sz[l] * sz[l + 1], sizeof(float));
+			w[l] = tp_xcalloc_lines((size_t)sz[l] * sz[l + 1], sizeof(float));
+			g[l] = tp_xcalloc_lines((size_t)sz[l] * sz[l + 1], sizeof(float));
 		}
 	}
 	double best = 1e30, start = now();

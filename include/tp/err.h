@@ -40,6 +40,9 @@ void *tp_xcalloc(size_t n, size_t size);
 void *tp_xrealloc(void *p, size_t n);
 /* Overflow-checked n * size (exits on overflow, as on OOM). */
 void *tp_xmallocarray(size_t n, size_t size);
+/* Zeroed n * size bytes on a 64-byte (cache line) boundary, for arrays
+ * that SIMD kernels stream through; free with free(). */
+void *tp_xcalloc_lines(size_t n, size_t size);
 char *tp_xstrdup(const char *s);
 char *tp_xstrndup(const char *s, size_t n);
 _Noreturn void tp_oom(void);

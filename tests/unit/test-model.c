@@ -328,6 +328,9 @@ test_views(void)
 		at += v[i].count;
 	}
 	CHECK(contiguous && at == np, "parameter views tile the array (%zu floats)", np);
+	CHECK((uintptr_t)tp_model_params(m, &np) % 64 == 0 &&
+	      (uintptr_t)tp_model_grads(m, &np) % 64 == 0,
+	      "parameters and gradients start on a cache line");
 	CHECK(np == (size_t)(8 * 5 + 8 + 16) + 2 * (64 + 8 + 16 + 1) + 3 * 8 + 3,
 	      "parameter count");
 	CHECK(nv == 4 + 2 * 5 + 2, "parameter view count %zu", nv);
