@@ -1439,7 +1439,7 @@ tp_loader_close(struct tp_loader *l)
 		pthread_join(l->thread, NULL);
 	}
 	for (size_t i = 0; l->slots && i < l->nslots; i++) {
-		free(l->slots[i].b.x);
+		tp_free_lines(l->slots[i].b.x);
 		free(l->slots[i].b.y);
 		free(l->slots[i].b.t);
 		free(l->slots[i].b.w);

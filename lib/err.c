@@ -114,17 +114,31 @@ tp_xmallocarray(size_t n, size_t size)
 void *
 tp_xcalloc_lines(size_t n, size_t size)
 {
-	size_t bytes;
-	void *p;
+	char *raw, *p;
 
-	if (size && n > (SIZE_MAX - 63) / size)
+	if (size && n > (SIZE_MAX - 64) / size)
 		tp_oom();
-	/* aligned_alloc wants a multiple of the alignment. */
-	bytes = (n * size + 63) / 64 * 64;
-	p = aligned_alloc(64, bytes ? bytes : 64);
+	/* calloc, not aligned_alloc + memset: a large block comes zeroed
+	 * from mmap, and pages never touched (a buffer an evaluation does not
+	 * use) never cost a fault.  The block's own address is kept just
+	 * below the aligned one (calloc's 16-byte alignment leaves room). */
+	raw = calloc(1, n * size + 64);
+	if (!raw)
+		tp_oom();
+	p = raw + (64 - (uintptr_t)raw % 64);
+	memcpy(p - sizeof raw, &raw, sizeof raw);
+	return p;
+}
+
+void
+tp_free_lines(void *p)
+{
+	void *raw;
+
 	if (!p)
-		tp_oom();
-	return memset(p, 0, bytes);
+		return;
+	memcpy(&raw, (char *)p - sizeof raw, sizeof raw);
+	free(raw);
 }
 
 char *

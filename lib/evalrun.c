@@ -513,23 +513,30 @@ struct loaded {
 	char *study;
 };
 
+/* Release ld, keeping its model in *spare (freeing the one there) for the
+ * next checkpoint: checkpoints of one run share the model's shape, and a
+ * model for large batches is tens of MB to allocate and fault in again. */
 static void
-loaded_release(struct loaded *ld)
+loaded_release(struct loaded *ld, struct tp_model **spare)
 {
-	tp_model_free(ld->model);
+	if (ld->model) {
+		tp_model_free(*spare);
+		*spare = ld->model;
+	}
 	free(ld->study);
 	memset(ld, 0, sizeof *ld);
 }
 
 /*
- * Open and verify path and rebuild its model for batches of `batch`.
- * When err is not NULL a failure to open or verify goes there (the caller
- * may skip the file); other failures are printed.  0, -1 error, -2 the
- * file does not verify (with err).
+ * Open and verify path and rebuild its model for batches of `batch`, in
+ * *spare when that has the same configuration (restoring overwrites every
+ * parameter and buffer).  When err is not NULL a failure to open or verify
+ * goes there (the caller may skip the file); other failures are printed.
+ * 0, -1 error, -2 the file does not verify (with err).
  */
 static int
 load_ckpt(const char *path, size_t batch, struct loaded *ld, char *err,
-          size_t errsz)
+          size_t errsz, struct tp_model **spare)
 {
 	struct tp_ckpt *c = err ? tp_ckpt_open_err(path, err, errsz) : tp_ckpt_open(path);
 	const struct tp_val *man, *cfg, *params;
@@ -562,13 +569,21 @@ load_ckpt(const char *path, size_t batch, struct loaded *ld, char *err,
 		ld->examples = -1;
 	if (tp_val_i64(tp_val_get(cfg, "train_examples"), &ld->train_examples) != 0)
 		ld->train_examples = -1;
-	ld->model = tp_model_new(&mc, batch > (size_t)INT32_MAX ? INT32_MAX : (int)batch);
+	if (batch > (size_t)INT32_MAX)
+		batch = INT32_MAX;
+	if (*spare && tp_model_max_batch(*spare) == (int)batch &&
+	    tp_model_config_equal(tp_model_get_config(*spare), &mc)) {
+		ld->model = *spare;
+		*spare = NULL;
+	} else {
+		ld->model = tp_model_new(&mc, (int)batch);
+	}
 	if (ld->model && tp_artifact_restore(ld->model, c) == 0)
 		rc = 0;
 out:
 	tp_ckpt_close(c);
 	if (rc != 0)
-		loaded_release(ld);
+		loaded_release(ld, spare);
 	return rc;
 }
 
@@ -582,6 +597,7 @@ struct evaluator {
 	size_t *strata; /* [K] examples per class of a stratified sample */
 	struct tp_wr *out, *pred;
 	struct tp_rb rb;
+	struct tp_model *spare; /* the last checkpoint's model, for the next */
 };
 
 static void
@@ -946,7 +962,7 @@ run_ledgered(struct evaluator *ev, struct ledger *l, const char *path)
 			                         : "being evaluated by another tp-eval");
 		return 0;
 	}
-	rc = load_ckpt(path, ev->batch, &ld, err, sizeof err);
+	rc = load_ckpt(path, ev->batch, &ld, err, sizeof err, &ev->spare);
 	if (rc == -2) {
 		/* Not recorded as done: the next run tries it again. */
 		tp_warnf("%s: skipped for now, it does not verify: %s", path, err);
@@ -958,7 +974,7 @@ run_ledgered(struct evaluator *ev, struct ledger *l, const char *path)
 		rc = ledger_finish(l, "done", path, sha, ld.step) == 0 ? 1 : -1;
 	else if (ledger_finish(l, "release", path, sha, -1) != 0)
 		rc = -1;
-	loaded_release(&ld);
+	loaded_release(&ld, &ev->spare);
 	return rc;
 }
 
@@ -1017,10 +1033,10 @@ tp_evalrun(const struct tp_evalrun_opts *o, const char *const *ops, size_t nops)
 			rc = run_ledgered(&ev, &led, paths[i]);
 		} else {
 			struct loaded ld;
-			rc = load_ckpt(paths[i], ev.batch, &ld, NULL, 0);
+			rc = load_ckpt(paths[i], ev.batch, &ld, NULL, 0, &ev.spare);
 			if (rc == 0)
 				rc = eval_one(&ev, &ld, paths[i]) == 0 ? 1 : -1;
-			loaded_release(&ld);
+			loaded_release(&ld, &ev.spare);
 		}
 		if (rc < 0)
 			failed = 1;
@@ -1040,5 +1056,6 @@ out:
 	tp_dataset_release(&ev.sample);
 	free(ev.strata);
 	tp_rb_release(&ev.rb);
+	tp_model_free(ev.spare);
 	return status;
 }

@@ -105,6 +105,21 @@ tp_model_config_default(struct tp_model_config *c)
 }
 
 int
+tp_model_config_equal(const struct tp_model_config *a,
+                      const struct tp_model_config *b)
+{
+	return a->inputs == b->inputs && a->outputs == b->outputs &&
+	       a->depth == b->depth && a->width == b->width &&
+	       a->act == b->act && a->norm == b->norm &&
+	       a->residual == b->residual && a->rezero == b->rezero &&
+	       a->dropout == b->dropout && a->init == b->init &&
+	       a->init_uniform == b->init_uniform &&
+	       a->ghost_batch == b->ghost_batch &&
+	       a->bn_momentum == b->bn_momentum && a->norm_eps == b->norm_eps &&
+	       a->loss == b->loss && a->label_smoothing == b->label_smoothing;
+}
+
+int
 tp_model_config_check(const struct tp_model_config *c)
 {
 	if (c->inputs < 1) {
@@ -462,13 +477,13 @@ tp_model_free(struct tp_model *m)
 	if (!m)
 		return;
 	free(m->L);
-	free(m->params);
-	free(m->grads);
+	tp_free_lines(m->params);
+	tp_free_lines(m->grads);
 	free(m->buffers);
 	free(m->pv);
 	free(m->bv);
 	free(m->names);
-	free(m->work);
+	tp_free_lines(m->work);
 	free(m->masks);
 	free(m->dacc);
 	free(m->ridx);

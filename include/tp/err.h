@@ -41,8 +41,10 @@ void *tp_xrealloc(void *p, size_t n);
 /* Overflow-checked n * size (exits on overflow, as on OOM). */
 void *tp_xmallocarray(size_t n, size_t size);
 /* Zeroed n * size bytes on a 64-byte (cache line) boundary, for arrays
- * that SIMD kernels stream through; free with free(). */
+ * that SIMD kernels stream through; free with tp_free_lines (accepts
+ * NULL), never free(). */
 void *tp_xcalloc_lines(size_t n, size_t size);
+void tp_free_lines(void *p);
 char *tp_xstrdup(const char *s);
 char *tp_xstrndup(const char *s, size_t n);
 _Noreturn void tp_oom(void);

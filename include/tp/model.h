@@ -105,6 +105,9 @@ void tp_model_config_default(struct tp_model_config *c);
  * mse, ghost_batch < 2 with batch norm.
  */
 int tp_model_config_check(const struct tp_model_config *c) TP_WUR;
+/* 1 if a and b describe the same model (every field equal), else 0. */
+int tp_model_config_equal(const struct tp_model_config *a,
+                          const struct tp_model_config *b);
 
 /*
  * Names <-> values, for flags and records.  Parsing prints

@@ -84,6 +84,18 @@ for b in 1 7 64; do
 done
 tp-eval -b 256 -d "$E" -o b256.tpr run/ckpt/step-000000100.tpc run/ckpt/step-000000200.tpc
 t_cmp "batch 256 (two batches, one padded) and 1000 give identical bytes" b256.tpr b1000.tpr
+# One process reuses a model for the next checkpoint of the same shape:
+# nothing of the previous checkpoint may leak into the next one's numbers,
+# nor across a model of another shape (plain: width 16).
+tp-eval -d "$E" -o alone.tpr run/ckpt/step-000000200.tpc
+tp-eval -d "$E" -o after.tpr run/ckpt/step-000000100.tpc plain/model.tpm run/ckpt/step-000000100.tpc \
+	run/ckpt/step-000000200.tpc
+t_eq "a checkpoint evaluated after others: the numbers it has alone" \
+	"$(tp-cat -n 4 -k checkpoint,loss,accuracy,class_correct -H after.tpr | tail -n 1)" \
+	"$(tp-cat -k checkpoint,loss,accuracy,class_correct -H alone.tpr)"
+t_eq "... and the same checkpoint twice, the same numbers" \
+	"$(tp-cat -k loss,class_correct -H after.tpr | sed -n 1p)" \
+	"$(tp-cat -k loss,class_correct -H after.tpr | sed -n 3p)"
 # Determinism is per thread count (OpenBLAS splits the work by threads).
 tp-eval --threads 2 -d "$E" -o th2a.tpr run/ckpt/step-000000100.tpc run/ckpt/step-000000200.tpc
 tp-eval --threads 2 -d "$E" -o th2b.tpr run/ckpt/step-000000100.tpc run/ckpt/step-000000200.tpc
