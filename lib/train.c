@@ -1178,15 +1178,6 @@ evaluate_split(struct trainer *tr, const struct tp_dataset *ds,
 {
 	struct tp_metrics m;
 	int valid = strcmp(split, "valid") == 0, rc;
-	/* The model computes a batch in pieces of its training batch (mb
-	 * rows).  A batch beyond the data only computes padding (a validation
-	 * set of 360 examples at the default 1024, batch 128: 2.7 times the
-	 * work), so it is cut to the whole pieces that hold the set: every
-	 * piece keeps its mb rows, and with them the GEMM kernels, and so
-	 * the bits, of the uncut batch. */
-	size_t mb = (size_t)tp_model_max_batch(tr->model);
-	size_t whole = (ds->n + mb - 1) / mb * mb;
-	size_t batch = tr->eval_batch < whole ? tr->eval_batch : whole;
 
 	tp_metrics_init(&m, (int)ds->h.classes,
 	                tp_model_get_config(tr->model)->outputs, 0, 0);
@@ -1195,7 +1186,7 @@ evaluate_split(struct trainer *tr, const struct tp_dataset *ds,
 		 * every rank leaves with the same metrics or the same error. */
 		size_t ns = tp_metrics_nsums(&m);
 		double *sums = tp_xmallocarray(ns + 1, sizeof *sums);
-		rc = tp_evaluate_shard(tr->model, ds, batch, (uint32_t)tr->rank,
+		rc = tp_evaluate_shard(tr->model, ds, tr->eval_batch, (uint32_t)tr->rank,
 		                       (uint32_t)tr->nranks, &m);
 		tp_metrics_pack(&m, sums);
 		sums[ns] = rc != 0;
@@ -1205,7 +1196,7 @@ evaluate_split(struct trainer *tr, const struct tp_dataset *ds,
 			tp_metrics_unpack(&m, sums);
 		free(sums);
 	} else {
-		rc = tp_evaluate(tr->model, ds, batch, &m, NULL);
+		rc = tp_evaluate(tr->model, ds, tr->eval_batch, &m, NULL);
 	}
 	if (rc == 0) {
 		tp_rb_begin(&tr->rb, "eval");
