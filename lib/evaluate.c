@@ -104,10 +104,10 @@ tp_evaluate(struct tp_model *model, const struct tp_dataset *ds, size_t batch,
 static size_t
 eval_rows(size_t valid, size_t n, size_t mb)
 {
-	size_t floor = mb < 128 ? mb : 128, last = valid % mb, rows = valid;
+	size_t least = mb < 128 ? mb : 128, last = valid % mb, rows = valid;
 
-	if (last != 0 && last < floor)
-		rows += floor - last;
+	if (last != 0 && last < least)
+		rows += least - last;
 	return rows < n ? rows : n;
 }
 
