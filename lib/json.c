@@ -714,7 +714,7 @@ static int parse_value(struct parser *p, const char *key, int depth);
 static int
 parse_special(struct parser *p, const char *key)
 {
-	size_t save = p->pos, bat;
+	size_t save = p->pos, bat, bad = 0; /* bad: 1 + where invalid base64 is */
 	long ext = -1000;
 	int have64 = 0;
 
@@ -740,11 +740,11 @@ parse_special(struct parser *p, const char *key)
 			if (parse_string(p) < 0)
 				goto plain;
 			p->bin.len = 0;
+			/* Invalid base64 is an error only in the exact form: a
+			 * map that merely has the key is a map. */
 			if (tp_base64_decode(&p->bin, p->str.buf ? p->str.buf : "",
-			                     p->str.len) < 0) {
-				p->pos = bat;
-				return -1;
-			}
+			                     p->str.len) < 0)
+				bad = bat + 1;
 			have64 = 1;
 		} else if (p->str.len == 4 && memcmp(p->str.buf, "$ext", 4) == 0 &&
 		           ext == -1000) {
@@ -768,6 +768,10 @@ parse_special(struct parser *p, const char *key)
 	ws(p);
 	if (!have64 || p->pos >= p->n || p->s[p->pos] != '}')
 		goto plain;
+	if (bad) {
+		p->pos = bad - 1;
+		return -1;
+	}
 	p->pos++;
 	if (ext != -1000)
 		tp_rb_ext(p->b, key, (int)ext, p->bin.buf, p->bin.len);
@@ -780,22 +784,29 @@ plain:
 	return 0;
 }
 
+/* parse_special, quietly: 1 a bin or ext was added, 0 an ordinary object,
+ * -1 after printing "invalid base64" (the only hard failure). */
+static int
+peek_special(struct parser *p, const char *key)
+{
+	int quiet = p->failed, r;
+
+	/* Peeking must not print: parse_special's errors are silent. */
+	p->failed = 1;
+	r = parse_special(p, key);
+	p->failed = quiet;
+	return r < 0 ? perr(p, p->pos, "invalid base64") : r;
+}
+
 static int
 parse_object(struct parser *p, const char *key, int depth, int top)
 {
 	int r;
 
-	/* Peeking must not print: parse_special's errors are silent. */
 	if (!top) {
-		int quiet = p->failed;
-		p->failed = 1;
-		r = parse_special(p, key);
-		if (r != 0) {
-			p->failed = quiet;
-			/* Only "invalid base64" fails hard, at p->pos. */
-			return r < 0 ? perr(p, p->pos, "invalid base64") : 0;
-		}
-		p->failed = quiet;
+		r = peek_special(p, key);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
 		tp_rb_map_begin(p->b, key);
 	} else {
 		tp_rb_begin(p->b, NULL);
@@ -864,8 +875,14 @@ parse_value(struct parser *p, const char *key, int depth)
 	if (p->pos >= p->n)
 		return perr(p, p->pos, "unexpected end of line");
 	c = p->s[p->pos];
-	if ((c == '{' || c == '[') && depth > MAX_DEPTH)
+	if ((c == '{' || c == '[') && depth > MAX_DEPTH) {
+		/* A bin or ext is a scalar to the msgpack reader, whatever
+		 * its depth: its JSON object form is no level either. */
+		int r = c == '{' ? peek_special(p, key) : 0;
+		if (r != 0)
+			return r < 0 ? -1 : 0;
 		return perr(p, p->pos, "nested deeper than 32");
+	}
 	switch (c) {
 	case '{':
 		return parse_object(p, key, depth, 0);

@@ -331,6 +331,41 @@ test_errors(void)
 	}
 	deep[n] = '\0';
 	bad(deep, "column 161: nested deeper than 32", "too deep");
+	/* At that depth a bin or an ext, scalars to the msgpack reader, reads
+	 * and prints back (the fuzzer found the JSON form refused); a near
+	 * miss of their form is a map, too deep; bad base64 says so. */
+	{
+		char js[300], in[300];
+		struct tp_rb b;
+		struct tp_jbuf o;
+		size_t len, m = n;
+		const void *p;
+
+		tp_rb_init(&b);
+		tp_jbuf_init(&o);
+		for (int k = 0; k < 2; k++) {
+			memcpy(js, deep, m);
+			strcpy(js + m, k ? "\"$ext\":5,\"$base64\":\"Zg==\"}" : "\"$base64\":\"Zg==\"}");
+			for (int i = 0; i < 32; i++)
+				strcat(js, "}");
+			strcpy(in, js);
+			p = parse(&b, in, &len);
+			CHECK(p && strcmp(to_json(&o, p, len, TP_JSON_BIN_BASE64), in) == 0,
+			      "%s at depth 33 reads and prints back", k ? "ext" : "bin");
+		}
+		memcpy(js, deep, m);
+		strcpy(js + m, "\"$base64\":\"Zg==\",\"x\":1}");
+		for (int i = 0; i < 32; i++)
+			strcat(js, "}");
+		bad(js, "column 161: nested deeper than 32", "a near miss at depth 33");
+		memcpy(js, deep, m);
+		strcpy(js + m, "\"$base64\":\"Zg=\"}");
+		for (int i = 0; i < 32; i++)
+			strcat(js, "}");
+		bad(js, "column 172: invalid base64", "bad base64 at depth 33");
+		tp_rb_release(&b);
+		tp_jbuf_release(&o);
+	}
 	/* A near miss of the special form is an ordinary map. */
 	{
 		struct tp_rb b;
@@ -344,6 +379,12 @@ test_errors(void)
 		CHECK(p && strcmp(to_json(&o, p, len, 0),
 		                  "{\"m\":{\"$base64\":\"Zg==\",\"x\":1},\"e\":{\"$ext\":1}}") == 0,
 		      "objects that only look like bin stay maps: %s", o.buf);
+		/* ... even when their "$base64" is not base64 (the fuzzer's
+		 * find: a map printed from a record did not read back). */
+		p = parse(&b, "{\"m\":{\"$base64\":\"k\",\"x\":{\"y\":1}}}", &len);
+		CHECK(p && strcmp(to_json(&o, p, len, 0),
+		                  "{\"m\":{\"$base64\":\"k\",\"x\":{\"y\":1}}}") == 0,
+		      "... even with a \"$base64\" that is not base64: %s", p ? o.buf : "refused");
 		tp_rb_release(&b);
 		tp_jbuf_release(&o);
 	}
