@@ -359,6 +359,7 @@ struct scan {
 	uint64_t values;             /* container elements announced so far */
 	int depth;                   /* open non-empty containers */
 	uint64_t rem[MAX_DEPTH + 1]; /* items still expected at each level */
+	unsigned char map[MAX_DEPTH + 1]; /* the level is a map's keys and values */
 };
 
 static void
@@ -368,6 +369,7 @@ scan_reset(struct scan *s)
 	s->values = 0;
 	s->depth = 0;
 	s->rem[0] = 1;
+	s->map[0] = 0;
 }
 
 static uint64_t
@@ -394,7 +396,7 @@ scan_step(struct scan *s, const unsigned char *p, size_t avail,
 		const unsigned char *q = p + s->pos;
 		size_t have = avail - s->pos, hdr = 1;
 		uint64_t len = 0, kids = 0;
-		int container = 0;
+		int container = 0, ismap = 0;
 		unsigned c;
 
 		if (s->rem[s->depth] == 0) {
@@ -413,7 +415,7 @@ scan_step(struct scan *s, const unsigned char *p, size_t avail,
 			container = 1;
 		} else if (c >= 0x80 && c <= 0x8f) {
 			kids = 2 * (uint64_t)(c & 0x0f);
-			container = 1;
+			container = ismap = 1;
 		} else {
 			static const signed char hl[] = {
 				/* c4..df: header bytes after c */
@@ -447,7 +449,7 @@ scan_step(struct scan *s, const unsigned char *p, size_t avail,
 				break;
 			case 0xde: case 0xdf:
 				kids = 2 * be(q + 1, k);
-				container = 1;
+				container = ismap = 1;
 				break;
 			default: /* numbers: the header is the payload */
 				break;
@@ -455,6 +457,14 @@ scan_step(struct scan *s, const unsigned char *p, size_t avail,
 		}
 		if (len > MAX_RECORD || kids > MAX_RECORD) {
 			*why = "record larger than 1 GiB";
+			return -1;
+		}
+		/* A map's keys come at even counts.  A key that is a map or an
+		 * array means nothing to any tool, and printed as JSON each
+		 * level of such keys escapes the one inside it again: 400 bytes
+		 * became 28 MB of output. */
+		if (container && s->map[s->depth] && s->rem[s->depth] % 2 == 0) {
+			*why = "invalid record (a map key is a map or an array)";
 			return -1;
 		}
 		if (have < hdr + len)
@@ -475,6 +485,7 @@ scan_step(struct scan *s, const unsigned char *p, size_t avail,
 				return -1;
 			}
 			s->rem[++s->depth] = kids;
+			s->map[s->depth] = (unsigned char)ismap;
 		}
 		if (s->pos > MAX_RECORD) {
 			*why = "record larger than 1 GiB";

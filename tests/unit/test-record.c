@@ -398,6 +398,17 @@ test_errors(void)
 		CHECK(rc == -1 && strstr(e, "byte 0: invalid msgpack (nested deeper than 32)"),
 		      "an empty array at level 33 is too deep as well: %s", e);
 	}
+	/* A map or an array as a (nested) map key is refused: printed as
+	 * JSON, keys inside keys escape exponentially.  A nested number key
+	 * is fine, and so are maps and arrays as values. */
+	e = read_err("\x81\x81\xa1k\x01\x02", 6, &rc, &nrec);
+	CHECK(rc == -1 && strstr(e, "byte 0: invalid record (a map key is a map or an array)") &&
+	      one_line(e), "a map as a key: %s", e);
+	e = read_err("\x81\xa1v\x81\x90\x01", 6, &rc, &nrec);
+	CHECK(rc == -1 && strstr(e, "(a map key is a map or an array)"),
+	      "an empty array as a nested map's key: %s", e);
+	e = read_err("\x82\xa1k\x81\x07\x81\xa1k\x90\xa1" "a\x92\x80\x01", 14, &rc, &nrec);
+	CHECK(rc == 0 && nrec == 1, "a nested int key, maps and arrays as values: %s", e);
 	e = read_err("", 0, &rc, &nrec);
 	CHECK(rc == 0 && nrec == 0 && !*e, "empty stream is zero records");
 
