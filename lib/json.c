@@ -425,7 +425,15 @@ tp_json_value(struct tp_jbuf *o, const struct tp_val *v, enum tp_json_bin bin)
 			const struct tp_val *key = tp_map_key(v, k);
 			if (k)
 				tp_jbuf_addc(o, ',');
-			if ((s = tp_val_str(key, &n))) {
+			if ((s = tp_val_str(key, &n)) &&
+			    ((n == 7 && memcmp(s, "$base64", 7) == 0) ||
+			     (n == 4 && memcmp(s, "$ext", 4) == 0))) {
+				/* Not the bin and ext forms, which are spelled
+				 * literally: the same key to any JSON reader. */
+				adds(o, "\"\\u0024");
+				add_escaped(o, s + 1, n - 1, 0);
+				tp_jbuf_addc(o, '"');
+			} else if (s) {
 				tp_json_str(o, s, n);
 			} else {
 				struct tp_jbuf kt;
@@ -728,14 +736,19 @@ parse_special(struct parser *p, const char *key)
 				goto plain;
 			p->pos++;
 		}
+		size_t ks = p->pos, kn;
 		if (parse_string(p) < 0)
 			goto plain;
+		kn = p->pos - ks;
 		ws(p);
 		if (p->pos >= p->n || p->s[p->pos] != ':')
 			goto plain;
 		p->pos++;
 		ws(p);
-		if (p->str.len == 7 && memcmp(p->str.buf, "$base64", 7) == 0 && !have64) {
+		/* The keys as written, not as decoded: a map whose key is
+		 * "$base64" prints it as "\u0024base64" (tp_json_value) and so
+		 * reads back as a map. */
+		if (kn == 9 && memcmp(p->s + ks, "\"$base64\"", 9) == 0 && !have64) {
 			bat = p->pos;
 			if (parse_string(p) < 0)
 				goto plain;
@@ -746,7 +759,7 @@ parse_special(struct parser *p, const char *key)
 			                     p->str.len) < 0)
 				bad = bat + 1;
 			have64 = 1;
-		} else if (p->str.len == 4 && memcmp(p->str.buf, "$ext", 4) == 0 &&
+		} else if (kn == 6 && memcmp(p->s + ks, "\"$ext\"", 6) == 0 &&
 		           ext == -1000) {
 			char *end;
 			size_t at = p->pos;
