@@ -1,14 +1,15 @@
 /*
  * model.c: the multilayer perceptron of tp-train (see tp/model.h for the
  * architecture and the exact definitions).  Forward and backward passes are
- * written by hand: every matrix product is one tp_sgemm with the transposes
- * folded into the call, and the elementwise work of a layer (bias,
+ * written by hand: every matrix product is one tp_sgemm_pool call with the
+ * transposes folded into it, and the elementwise work of a layer (bias,
  * activation, dropout, residual add, bias gradient) is fused into as few
  * passes over the [batch, width] activations as the data dependencies allow,
  * so a training step costs little more than its sgemm calls.  All memory is
  * allocated by tp_model_new; a step allocates nothing.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "tp/linalg.h"
 #include "tp/model.h"
+#include "tp/pool.h"
 #include "tp/rng.h"
 
 #define NAME_LEN 40
@@ -77,6 +79,7 @@ struct tp_model {
 	int *gstart;     /* ghost groups as ranges of ridx, [max_groups + 1] */
 	int ngroups, nreal;
 	int n;           /* rows of the pending forward, 0 if none */
+	struct tp_pool *pool; /* borrowed; NULL: OpenBLAS threads the products */
 };
 
 /* ---- configuration ---- */
@@ -469,6 +472,12 @@ tp_model_new(const struct tp_model_config *c, int max_batch)
 	m->wn = TAKE(mb);
 #undef TAKE
 	return m;
+}
+
+void
+tp_model_set_pool(struct tp_model *m, struct tp_pool *p)
+{
+	m->pool = p;
 }
 
 void
@@ -950,7 +959,8 @@ layer_forward(struct tp_model *m, struct layer *L, const float *x, int n,
 
 	L->x = x;
 	L->dropped = drop;
-	tp_sgemm(0, 1, n, H, L->in, 1.0f, x, L->in, L->W, L->in, 0.0f, L->z, H);
+	tp_sgemm_pool(m->pool, 0, 1, n, H, L->in, 1.0f, x, L->in, L->W, L->in,
+	              0.0f, L->z, H);
 	if (!L->hidden) {
 		bias_act(c->act, L->z, L->b, NULL, n, H);
 		L->y = L->z;
@@ -1229,6 +1239,55 @@ tp_model_backward(struct tp_model *m)
 	tp_model_backward_each(m, NULL, NULL);
 }
 
+/* done on rows of a layer's weight as its threads finish them. */
+struct rows_done {
+	tp_model_done_fn *done;
+	void *arg;
+	size_t off;
+	int in;
+	atomic_int cleared;
+};
+
+static void
+rows_done(void *arg, int lo, int hi)
+{
+	struct rows_done *r = arg;
+
+	if (r->done(r->arg, r->off + (size_t)lo * (size_t)r->in,
+	            (size_t)(hi - lo) * (size_t)r->in) != 1)
+		atomic_store(&r->cleared, 0);
+}
+
+/*
+ * L's weight gradient dy^T x, then done on L's parameters: the last use of
+ * them in the pass (the input gradient is computed first).  On several
+ * threads each passes its rows of the weight to done as soon as their
+ * gradient is final, while it is in that thread's cache; the rest of the
+ * layer (bias, norm gains) follows from the caller.
+ */
+static void
+weight_grad(struct tp_model *m, struct layer *L, const float *dy, int n,
+            tp_model_done_fn *done, void *arg)
+{
+	int H = L->out;
+	size_t nw = (size_t)H * (size_t)L->in;
+
+	/* Cut by rows with or without done: the same bits either way. */
+	if (!done || tp_pool_threads(m->pool) <= 1) {
+		tp_sgemm_pool_rows(m->pool, 1, 0, H, L->in, n, 1.0f, dy, H, L->x,
+		                   L->in, dw_beta(L), L->dW, L->in, NULL, NULL);
+		if (done)
+			L->dw_zero = done(arg, L->poff, L->plen) == 1;
+		return;
+	}
+	struct rows_done r = {done, arg, L->poff, L->in, 1};
+	tp_sgemm_pool_rows(m->pool, 1, 0, H, L->in, n, 1.0f, dy, H, L->x, L->in,
+	                   dw_beta(L), L->dW, L->in, rows_done, &r);
+	if (L->plen > nw && done(arg, L->poff + nw, L->plen - nw) != 1)
+		r.cleared = 0;
+	L->dw_zero = r.cleared;
+}
+
 void
 tp_model_backward_each(struct tp_model *m, tp_model_done_fn *done, void *arg)
 {
@@ -1239,40 +1298,34 @@ tp_model_backward_each(struct tp_model *m, tp_model_done_fn *done, void *arg)
 	if (n == 0)
 		return;
 	/* g0 holds d loss / d logits from the forward pass. */
-	tp_sgemm(1, 0, K, O->in, n, 1.0f, m->g0, K, O->x, O->in, dw_beta(O),
-	         O->dW, O->in);
 	colsum(m->g0, n, K, O->db);
 	if (depth > 0)
-		tp_sgemm(0, 0, n, O->in, K, 1.0f, m->g0, K, O->W, O->in, 0.0f, cur,
-		         O->in);
-	if (done)
-		O->dw_zero = done(arg, O->poff, O->plen) == 1;
+		tp_sgemm_pool(m->pool, 0, 0, n, O->in, K, 1.0f, m->g0, K, O->W,
+		              O->in, 0.0f, cur, O->in);
+	weight_grad(m, O, m->g0, n, done, arg);
 	for (int l = depth - 1; l >= 0; l--) {
 		struct layer *L = &m->L[l];
 		int H = L->out;
 
 		if (L->residual) {
 			layer_backward_elem(m, L, cur, tmp, n);
-			tp_sgemm(1, 0, H, L->in, n, 1.0f, tmp, H, L->x, L->in,
-			         dw_beta(L), L->dW, L->in);
 			/* skip path plus branch: cur += tmp W */
-			tp_sgemm(0, 0, n, L->in, H, 1.0f, tmp, H, L->W, L->in, 1.0f,
-			         cur, L->in);
+			tp_sgemm_pool(m->pool, 0, 0, n, L->in, H, 1.0f, tmp, H, L->W,
+			              L->in, 1.0f, cur, L->in);
+			weight_grad(m, L, tmp, n, done, arg);
 		} else {
 			layer_backward_elem(m, L, cur, NULL, n);
-			tp_sgemm(1, 0, H, L->in, n, 1.0f, cur, H, L->x, L->in,
-			         dw_beta(L), L->dW, L->in);
+			if (l > 0)
+				tp_sgemm_pool(m->pool, 0, 0, n, L->in, H, 1.0f, cur, H, L->W,
+				              L->in, 0.0f, tmp, L->in);
+			weight_grad(m, L, cur, n, done, arg);
 			if (l > 0) {
 				float *t = tmp;
-				tp_sgemm(0, 0, n, L->in, H, 1.0f, cur, H, L->W, L->in,
-				         0.0f, tmp, L->in);
+
 				tmp = cur;
 				cur = t;
 			}
 		}
-		/* Nothing below reads this layer's parameters again. */
-		if (done)
-			L->dw_zero = done(arg, L->poff, L->plen) == 1;
 	}
 	m->n = 0;
 }

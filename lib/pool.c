@@ -1,11 +1,18 @@
 /*
  * pool.c: persistent worker threads woken per loop by a generation count.
- * Workers block on a condition variable between loops (no spinning: the
- * cores belong to OpenBLAS's threads the rest of the time).
+ * Between loops a worker first spins on the count for the pool's spin time
+ * (a wake-up through the kernel costs tens of microseconds, as much as a
+ * small matrix product), then blocks on a condition variable.  The count
+ * and the pending count are atomics so that the spinning side reads them
+ * without the mutex; every change is still made under the mutex, so a
+ * sleeper is never missed.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "tp/err.h"
 #include "tp/pool.h"
@@ -22,8 +29,11 @@ struct tp_pool {
 	int nw; /* started */
 	pthread_mutex_t mu;
 	pthread_cond_t go, done;
-	uint64_t gen;
-	int pending, quit;
+	_Atomic uint64_t gen;
+	atomic_int pending;
+	atomic_int busy; /* a loop is running: loops started inside run inline */
+	int quit;
+	_Atomic long spin_ns; /* how long a waiting side spins, then blocks */
 	/* the current loop */
 	void (*fn)(void *, size_t, size_t);
 	void *arg;
@@ -42,6 +52,71 @@ bound(size_t n, int i, int parts)
 	return b;
 }
 
+static void
+relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static long
+elapsed_ns(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Every few dozen spins: yield to a thread waiting for this core (more
+ * threads than cores, or the loader's), and 1 once the time is over. */
+static int
+give_way(const struct timespec *t0, long spin_ns)
+{
+	if (elapsed_ns(t0) > spin_ns)
+		return 1;
+	sched_yield();
+	return 0;
+}
+
+/* Spin until *gen differs from seen (1) or the spin time is over (0). */
+static int
+spin_gen(struct tp_pool *p, uint64_t seen)
+{
+	long spin_ns = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+	struct timespec t0;
+
+	if (spin_ns <= 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_explicit(&p->gen, memory_order_acquire) != seen)
+			return 1;
+		relax();
+		if (i % 64 == 0 && give_way(&t0, spin_ns))
+			return 0;
+	}
+}
+
+static int
+spin_done(struct tp_pool *p)
+{
+	long spin_ns = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+	struct timespec t0;
+
+	if (spin_ns <= 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0)
+			return 1;
+		relax();
+		if (i % 64 == 0 && give_way(&t0, spin_ns))
+			return 0;
+	}
+}
+
 static void *
 work(void *arg)
 {
@@ -55,14 +130,15 @@ work(void *arg)
 		size_t len;
 		int parts;
 
+		spin_gen(p, seen);
 		pthread_mutex_lock(&p->mu);
-		while (p->gen == seen && !p->quit)
+		while (atomic_load(&p->gen) == seen && !p->quit)
 			pthread_cond_wait(&p->go, &p->mu);
 		if (p->quit) {
 			pthread_mutex_unlock(&p->mu);
 			return NULL;
 		}
-		seen = p->gen;
+		seen = atomic_load(&p->gen);
 		fn = p->fn;
 		a = p->arg;
 		len = p->len;
@@ -71,7 +147,7 @@ work(void *arg)
 		if (w->index < parts)
 			fn(a, bound(len, w->index, parts), bound(len, w->index + 1, parts));
 		pthread_mutex_lock(&p->mu);
-		if (--p->pending == 0)
+		if (atomic_fetch_sub(&p->pending, 1) == 1)
 			pthread_cond_signal(&p->done);
 		pthread_mutex_unlock(&p->mu);
 	}
@@ -117,6 +193,14 @@ tp_pool_free(struct tp_pool *p)
 	free(p);
 }
 
+void
+tp_pool_set_spin(struct tp_pool *p, long usec)
+{
+	if (p)
+		atomic_store_explicit(&p->spin_ns, usec > 0 ? usec * 1000 : 0,
+		                      memory_order_relaxed);
+}
+
 int
 tp_pool_threads(const struct tp_pool *p)
 {
@@ -132,22 +216,26 @@ tp_pool_for(struct tp_pool *p, size_t n, size_t min_chunk,
 
 	if ((size_t)parts > n / per)
 		parts = (int)(n / per);
-	if (parts <= 1) {
+	if (parts <= 1 || atomic_load(&p->busy)) {
 		fn(arg, 0, n);
 		return;
 	}
+	atomic_store(&p->busy, 1);
 	pthread_mutex_lock(&p->mu);
 	p->fn = fn;
 	p->arg = arg;
 	p->len = n;
 	p->parts = parts;
-	p->pending = p->nw;
-	p->gen++;
+	atomic_store(&p->pending, p->nw);
+	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
 	fn(arg, 0, bound(n, 1, parts));
-	pthread_mutex_lock(&p->mu);
-	while (p->pending > 0)
-		pthread_cond_wait(&p->done, &p->mu);
-	pthread_mutex_unlock(&p->mu);
+	if (!spin_done(p)) {
+		pthread_mutex_lock(&p->mu);
+		while (atomic_load(&p->pending) > 0)
+			pthread_cond_wait(&p->done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+	atomic_store(&p->busy, 0);
 }

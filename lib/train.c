@@ -35,6 +35,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +53,18 @@
 #include "tp/linalg.h"
 #include "tp/model.h"
 #include "tp/optim.h"
+#include "tp/pool.h"
 #include "tp/record.h"
 #include "tp/rng.h"
 #include "tp/schedule.h"
 #include "tp/train.h"
 #include "tp/zio.h"
+
+/* How long an idle pool thread spins before it sleeps: longer than the
+ * gaps between a step's products, short next to anything else. */
+#ifndef TRAIN_SPIN_USEC
+#define TRAIN_SPIN_USEC 200
+#endif
 
 /* Streams derived from hp.seed. */
 enum { SEED_INIT = 1, SEED_DROPOUT = 2, SEED_DATA = 3, SEED_SUBSET = 4 };
@@ -93,6 +101,8 @@ struct trainer {
 	const struct tp_val *scientific;
 	const char *command;
 	const char *init_from;
+	int threads;           /* the pool's, the caller's included */
+	struct tp_pool *pool;  /* the matrix products and the update; NULL: 1 */
 	struct kept cfg;       /* the run's config.tpr, on resume */
 	char **cfg_train;      /* train paths from it */
 	char *cfg_strs[4];     /* valid, study, init_from, command from it */
@@ -343,7 +353,7 @@ config_keys(struct trainer *tr, struct tp_rb *b)
 	tp_rb_i64(b, "classes", tr->train.h.classes);
 	tp_model_params(tr->model, &n);
 	tp_rb_u64(b, "parameters", n);
-	tp_rb_i64(b, "threads", tp_blas_threads());
+	tp_rb_i64(b, "threads", tr->threads);
 	if (tr->nranks > 1)
 		tp_rb_i64(b, "ranks", tr->nranks);
 	if (tr->command)
@@ -617,8 +627,8 @@ setup(struct trainer *tr)
 	tr->opt = tp_optim_new(&oc, nparams);
 	if (!tr->opt)
 		return TP_EXIT_USAGE;
-	/* The update is memory-bound: it gets the cores the GEMMs get. */
-	tp_optim_set_threads(tr->opt, tp_blas_threads());
+	tp_model_set_pool(tr->model, tr->pool);
+	tp_optim_set_pool(tr->opt, tr->pool);
 	/* Biases, norm gains and rezero scales are not decayed: decay is meant
 	 * to shrink weights, and shrinking a gain toward 0 only hurts. */
 	views = tp_model_param_views(tr->model, &nviews);
@@ -1331,7 +1341,8 @@ struct layer_update {
 	struct trainer *tr;
 	float *params;
 	float *grads;
-	double secs; /* spent updating */
+	pthread_t caller;
+	double secs; /* spent updating, on the caller's thread */
 };
 
 /* Nothing reads a gradient after its update, so the update clears it and
@@ -1343,7 +1354,9 @@ update_layer(void *arg, size_t off, size_t len)
 	double t = now();
 
 	tp_optim_apply_clear(u->tr->opt, u->params, u->grads, off, len);
-	u->secs += now() - t;
+	/* Updates on the pool's other threads overlap this thread's. */
+	if (pthread_equal(pthread_self(), u->caller))
+		u->secs += now() - t;
 	return 1;
 }
 
@@ -1388,7 +1401,7 @@ train_step(struct trainer *tr, double *loss, double *lr, double *gnorm)
 		 * no norm to report), so each layer is updated as soon as its
 		 * gradient is final, while it is still in cache: the same
 		 * values, less memory traffic. */
-		struct layer_update u = {tr, params, grads, 0};
+		struct layer_update u = {tr, params, grads, pthread_self(), 0};
 
 		*lr = tp_schedule_lr(&tr->sched, (uint64_t)tr->step);
 		tp_optim_begin(tr->opt, *lr);
@@ -1665,17 +1678,30 @@ tp_train(const struct tp_train_opts *o)
 	tr.dist = o->dist;
 	tr.rank = tp_dist_rank(o->dist);
 	tr.nranks = tp_dist_size(o->dist);
-	/* Ranks share the cores: one OpenBLAS thread each unless told. */
+	/* Ranks share the cores: one thread each unless told. */
 	if (tr.nranks > 1 && o->threads <= 0 && !getenv("OPENBLAS_NUM_THREADS"))
-		tp_blas_set_threads(1);
+		tr.threads = 1;
 	else
-		tp_blas_set_threads(o->threads);
+		tr.threads = o->threads > 0 ? o->threads : tp_blas_threads();
+	/*
+	 * tp's own threads cut every matrix product into blocks, one
+	 * single-threaded OpenBLAS call each, and run the update: one set of
+	 * threads that spin briefly between the many short products of a
+	 * step, instead of OpenBLAS's threads and the update's taking turns
+	 * on the same cores.  The bits do not depend on the thread count.
+	 */
+	tp_blas_set_threads(1);
+	if (tr.threads > 1) {
+		tr.pool = tp_pool_new(tr.threads);
+		tp_pool_set_spin(tr.pool, TRAIN_SPIN_USEC);
+	}
 	status = start(&tr);
 	if (close_outputs(&tr) != 0 && status == TP_EXIT_OK)
 		status = TP_EXIT_RUNTIME;
 	tp_loader_close(tr.loader);
 	tp_optim_free(tr.opt);
 	tp_model_free(tr.model);
+	tp_pool_free(tr.pool);
 	tp_dataset_release(&tr.train);
 	tp_dataset_release(&tr.valid);
 	tp_dataset_release(&tr.subset);

@@ -17,6 +17,31 @@
 void tp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/*
+ * tp_sgemm with the rows or the columns of C (whichever are more) cut
+ * into one block per thread of the pool, each block one single-threaded
+ * OpenBLAS call (the caller sets OpenBLAS to 1 thread).  Cuts fall on
+ * multiples of 16 and depend only on the shapes and the thread count, so
+ * the same inputs and threads give the same bits.  A small product, or a
+ * NULL pool, runs whole in the caller.
+ */
+struct tp_pool;
+void tp_sgemm_pool(struct tp_pool *p, int ta, int tb, int M, int N, int K,
+                   float alpha, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc);
+
+/*
+ * The same, always cut by rows, and then(arg, lo, hi) called by the thread
+ * that computed rows [lo, hi) of C as soon as they are done, while they
+ * are in its cache (concurrently with the other blocks; once with the
+ * whole range when the product runs in the caller).
+ */
+typedef void tp_gemm_rows_fn(void *arg, int lo, int hi);
+void tp_sgemm_pool_rows(struct tp_pool *p, int ta, int tb, int M, int N,
+                        int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C,
+                        int ldc, tp_gemm_rows_fn *then, void *arg);
+
 /* Same in double precision. */
 void tp_dgemm(int ta, int tb, int M, int N, int K, double alpha,
               const double *A, int lda, const double *B, int ldb, double beta,

@@ -178,6 +178,13 @@ struct tp_model;
 struct tp_model *tp_model_new(const struct tp_model_config *c, int max_batch);
 void tp_model_free(struct tp_model *m); /* accepts NULL */
 
+/* Run the matrix products on the pool's threads (tp_sgemm_pool: the same
+ * bits at every thread count), OpenBLAS set to 1 thread by the caller;
+ * NULL (the default): each product is one OpenBLAS call, threaded as
+ * OpenBLAS is.  The pool is borrowed and must outlive its use here. */
+struct tp_pool;
+void tp_model_set_pool(struct tp_model *m, struct tp_pool *p);
+
 const struct tp_model_config *tp_model_get_config(const struct tp_model *m);
 int tp_model_max_batch(const struct tp_model *m);
 
@@ -219,7 +226,12 @@ void tp_model_backward(struct tp_model *m);
  * parameters [off, off + len) are final and the rest of the pass no longer
  * reads those parameters (a layer at a time, from the output down, the
  * ranges covering every parameter once): the caller may update them there,
- * while their gradients are still in cache.  done returns 1 when it has
+ * while their gradients are still in cache.  With a pool of several
+ * threads (tp_model_set_pool), a layer's weight comes in blocks of rows,
+ * each passed to done by the thread that computed its gradient, while
+ * other threads run done on other blocks: done must be safe to run so,
+ * and a pool loop it starts runs in its own thread alone; the layer's
+ * other parameters follow in the calling thread.  done returns 1 when it has
  * set those gradients to zero (an update that consumed them, e.g.
  * tp_optim_apply_clear), else 0: the next backward pass then adds the
  * layer's weight gradient to the zeros instead of clearing the array

@@ -23,7 +23,7 @@
  * The state (momentum buffer, or Adam's m then v) is one float array inside
  * the optimizer's single allocation; with the update count it is everything
  * a resumed run needs to continue bit for bit.  Same inputs give the same
- * bytes: the loops have a fixed order and use no threads.
+ * bytes: every element is computed by the same code whatever the threads.
  */
 #ifndef TP_OPTIM_H
 #define TP_OPTIM_H
@@ -73,9 +73,10 @@ struct tp_optim;
  * NULL after printing why when c is invalid.  Free with tp_optim_free. */
 struct tp_optim *tp_optim_new(const struct tp_optim_config *c, size_t n);
 void tp_optim_free(struct tp_optim *o);
-/* Run the update on n threads (the caller's included; default 1): the
- * same results, element for element, on any number. */
-void tp_optim_set_threads(struct tp_optim *o, int n);
+/* Run the update on the pool's threads (borrowed; NULL, the default: in
+ * the caller): the same results, element for element, on any number. */
+struct tp_pool;
+void tp_optim_set_pool(struct tp_optim *o, struct tp_pool *p);
 
 /*
  * Exempt parameters [off, off+len) from weight decay.  Ranges may overlap or

@@ -7,6 +7,7 @@
  * tests/torch/gen_model_fixtures.py, read here without Python).
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tp/linalg.h"
 #include "tp/model.h"
+#include "tp/pool.h"
 #include "tp/rng.h"
 
 /* ---- helpers ---- */
@@ -1291,12 +1294,109 @@ test_backward_cleared(void)
 	tp_model_free(m);
 }
 
+/* With a pool: a layer's weight comes to done in blocks of rows from the
+ * pool's threads, concurrently; the ranges still cover every parameter
+ * once, poisoning each as reported changes no gradient, the gradients are
+ * those of tp_model_backward on the same pool, and clearing in done lets
+ * the next pass add onto the zeros. */
+struct mt_ranges {
+	float *p, *g;
+	unsigned char *seen;
+	size_t np;
+	int calls, bad;
+	pthread_mutex_t mu;
+};
+
+static int
+mt_poison(void *arg, size_t off, size_t len)
+{
+	struct mt_ranges *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	r->calls++;
+	if (off + len > r->np)
+		r->bad = 1;
+	for (size_t i = off; i < off + len && i < r->np; i++)
+		r->seen[i]++;
+	pthread_mutex_unlock(&r->mu);
+	for (size_t i = off; i < off + len && i < r->np; i++)
+		r->p[i] = NAN;
+	return 0;
+}
+
+static int
+mt_clear(void *arg, size_t off, size_t len)
+{
+	struct mt_ranges *r = arg;
+
+	memset(r->g + off, 0, len * sizeof *r->g);
+	return 1;
+}
+
+static void
+test_backward_pool(void)
+{
+	struct tp_model_config c = cfg(64, 5, 3, 96);
+	struct tp_pool *pool = tp_pool_new(2);
+	struct tp_model *m;
+	struct data d;
+	float *p, *g, *p0, *g0;
+	size_t np;
+	double l;
+	int ok = 1, once = 1;
+
+	tp_blas_set_threads(1);
+	tp_pool_set_spin(pool, 50);
+	c.norm = TP_NORM_LAYER;
+	c.residual = 1;
+	c.rezero = 1;
+	m = tp_model_new(&c, 64);
+	tp_model_set_pool(m, pool);
+	tp_model_init(m, 3);
+	p = tp_model_params(m, &np);
+	g = tp_model_grads(m, &np);
+	p0 = malloc(np * sizeof *p0);
+	g0 = malloc(np * sizeof *g0);
+	memcpy(p0, p, np * sizeof *p);
+	data_make(&d, &c, 64, 4, 1);
+	struct tp_batch b = batch_of(&d, 0, 64, &c);
+	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
+	memcpy(g0, g, np * sizeof *g);
+	memset(g, 0, np * sizeof *g);
+	struct mt_ranges r = {p, g, calloc(np, 1), np, 0, 0,
+	                      PTHREAD_MUTEX_INITIALIZER};
+	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
+	tp_model_backward_each(m, mt_poison, &r);
+	for (size_t i = 0; i < np; i++)
+		once &= r.seen[i] == 1;
+	CHECK(ok && !r.bad && once && r.calls > 4,
+	      "2 threads: %d ranges, covering every parameter once", r.calls);
+	CHECK(memcmp(g, g0, np * sizeof *g) == 0,
+	      "2 threads: parameters poisoned as reported: the gradients of "
+	      "tp_model_backward");
+	memcpy(p, p0, np * sizeof *p);
+	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
+	tp_model_backward_each(m, mt_clear, &r);
+	for (size_t i = 0; i < np; i++)
+		ok &= g[i] == 0;
+	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
+	CHECK(ok && memcmp(g, g0, np * sizeof *g) == 0,
+	      "2 threads: after a pass that cleared in blocks, the same bits");
+	free(r.seen);
+	free(p0);
+	free(g0);
+	data_free(&d);
+	tp_model_free(m);
+	tp_pool_free(pool);
+}
+
 int
 main(void)
 {
 	test_config();
 	test_backward_each();
 	test_backward_cleared();
+	test_backward_pool();
 	test_views();
 	test_init();
 	test_gradients();

@@ -19,6 +19,7 @@
 #include "capture.h"
 #include "check.h"
 #include "tp/optim.h"
+#include "tp/pool.h"
 #include "tp/schedule.h"
 
 /* ---- stderr capture: library errors must be exactly one line ---- */
@@ -379,10 +380,11 @@ check_threads(enum tp_optim_kind kind)
 	const size_t n = 300007;
 	float *p1 = malloc(n * sizeof *p1), *p3 = malloc(n * sizeof *p3);
 	struct tp_optim *a = make(kind, n, 0.1), *b = make(kind, n, 0.1);
+	struct tp_pool *pool = tp_pool_new(3);
 	int rc = tp_optim_no_decay(a, 150000 - 7, 100) | tp_optim_no_decay(b, 150000 - 7, 100) |
 	         tp_optim_no_decay(a, 200001, 3) | tp_optim_no_decay(b, 200001, 3);
 
-	tp_optim_set_threads(b, 3);
+	tp_optim_set_pool(b, pool);
 	fill(p1, p1, n, 0);
 	memcpy(p3, p1, n * sizeof *p1);
 	run(a, p1, n, 0, 4);
@@ -391,6 +393,7 @@ check_threads(enum tp_optim_kind kind)
 	      "%s: 3 threads give the bits of 1", tp_optim_kind_name(kind));
 	tp_optim_free(a);
 	tp_optim_free(b);
+	tp_pool_free(pool);
 	free(p1);
 	free(p3);
 }
@@ -430,12 +433,13 @@ check_clear(enum tp_optim_kind kind)
 	float *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
 	float *g = malloc(n * sizeof *g), *g2 = malloc(n * sizeof *g2);
 	struct tp_optim *a = make(kind, n, 0.1), *b = make(kind, n, 0.1);
+	struct tp_pool *pool = tp_pool_new(3);
 	int rc = tp_optim_no_decay(a, 4090, 10) | tp_optim_no_decay(b, 4090, 10),
 	    zero = 1, kept = 1;
 	size_t ns;
 	float *sa, *sb;
 
-	tp_optim_set_threads(b, 3);
+	tp_optim_set_pool(b, pool);
 	fill(p1, g, n, 0);
 	memcpy(p2, p1, n * sizeof *p1);
 	for (int k = 0; k < 3; k++) {
@@ -461,6 +465,7 @@ check_clear(enum tp_optim_kind kind)
 	      tp_optim_kind_name(kind));
 	tp_optim_free(a);
 	tp_optim_free(b);
+	tp_pool_free(pool);
 	free(p1);
 	free(p2);
 	free(g);

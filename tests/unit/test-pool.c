@@ -1,5 +1,6 @@
 /* test-pool: ranges cover [0, n) once, cut at multiples of 16, small loops
- * stay in the caller, and many loops in a row neither race nor hang. */
+ * stay in the caller, many loops in a row neither race nor hang (blocking
+ * and spinning), and a loop started inside a loop runs in its thread. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,41 @@ add_one(void *arg, size_t lo, size_t hi)
 		v[i]++;
 }
 
+/* A loop inside each range of an outer loop: it must run whole in the
+ * thread that starts it (else the pool would wait on itself). */
+struct nest {
+	struct tp_pool *p;
+	long *v;
+	pthread_mutex_t mu;
+	int inner_elsewhere;
+};
+
+static void
+inner_mark(void *arg, size_t lo, size_t hi)
+{
+	struct marks *m = arg;
+
+	(void)lo;
+	(void)hi;
+	if (!pthread_equal(pthread_self(), m->caller))
+		m->off_caller = 1;
+	m->ranges++;
+}
+
+static void
+outer(void *arg, size_t lo, size_t hi)
+{
+	struct nest *n = arg;
+	struct marks m = {NULL, 0, 0, pthread_self(), 0, PTHREAD_MUTEX_INITIALIZER};
+
+	tp_pool_for(n->p, 100000, 16, inner_mark, &m);
+	add_one(n->v, lo, hi);
+	pthread_mutex_lock(&n->mu);
+	if (m.off_caller || m.ranges != 1)
+		n->inner_elsewhere = 1;
+	pthread_mutex_unlock(&n->mu);
+}
+
 int
 main(void)
 {
@@ -84,6 +120,32 @@ main(void)
 	for (size_t i = 0; i < 100000; i++)
 		all &= v[i] == 2000;
 	CHECK(all, "2000 loops in a row: every element 2000 times");
+	tp_pool_set_spin(p, 100);
+	for (int k = 0; k < 20000; k++)
+		tp_pool_for(p, 100000, 16, add_one, v);
+	all = 1;
+	for (size_t i = 0; i < 100000; i++)
+		all &= v[i] == 22000;
+	CHECK(all, "spinning: 20000 loops more, every element 22000 times");
+	CHECK(covers(p, 100003, 1000, &r, &off) && r == 3 && off,
+	      "spinning: 3 ranges, each element once");
+	struct nest nt = {p, v, PTHREAD_MUTEX_INITIALIZER, 0};
+	for (int k = 0; k < 100; k++)
+		tp_pool_for(p, 100000, 16, outer, &nt);
+	all = 1;
+	for (size_t i = 0; i < 100000; i++)
+		all &= v[i] == 22100;
+	CHECK(all && !nt.inner_elsewhere,
+	      "a loop inside a loop runs whole in the thread that starts it");
+	CHECK(covers(p, 100003, 1000, &r, &off) && r == 3 && off,
+	      "after nested loops the pool runs loops on every thread again");
+	tp_pool_set_spin(p, 0);
+	for (int k = 0; k < 200; k++)
+		tp_pool_for(p, 100000, 16, add_one, v);
+	all = 1;
+	for (size_t i = 0; i < 100000; i++)
+		all &= v[i] == 22300;
+	CHECK(all, "spinning switched off again: loops still complete");
 	tp_pool_free(p);
 	tp_pool_free(one);
 	tp_pool_free(NULL);
