@@ -35,6 +35,16 @@ for i in 1 2 3; do
 done
 t_cmp "two runs give byte-identical streams" d1/det.tpr d2/det.tpr
 t_true "another seed gives another stream" sh -c '! cmp -s d1/det.tpr d3/det.tpr'
+# The same on 2 threads, where each product is cut over tp's threads and
+# each layer's rows are updated by the thread that computed them.
+for i in 1 2; do
+	mkdir t2-$i
+	(cd t2-$i && tp-train --threads 2 --no-timing -q --steps 150 --log-every 10 \
+		--eval-every 50 --dropout 0.1 --width 128 --batch-size 96 --valid ../"$V" \
+		-d run ../"$T")
+done
+t_cmp "2 threads: two runs give byte-identical streams" t2-1/run/metrics.tpr t2-2/run/metrics.tpr
+t_cmp "2 threads: two runs give byte-identical models" t2-1/run/model.tpm t2-2/run/model.tpm
 # Without clipping, steps that write no record update each layer inside
 # the backward pass; with clipping (a limit never reached) every step
 # updates after it.  The parameters and losses must be the same bits.
