@@ -80,27 +80,22 @@ give_way(const struct timespec *t0, long spin_ns)
 	return 0;
 }
 
-/* Spin until *gen differs from seen (1) or the spin time is over (0). */
 static int
-spin_gen(struct tp_pool *p, uint64_t seen)
+gen_moved(struct tp_pool *p, uint64_t seen)
 {
-	long spin_ns = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
-	struct timespec t0;
-
-	if (spin_ns <= 0)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (unsigned i = 1;; i++) {
-		if (atomic_load_explicit(&p->gen, memory_order_acquire) != seen)
-			return 1;
-		relax();
-		if (i % 64 == 0 && give_way(&t0, spin_ns))
-			return 0;
-	}
+	return atomic_load_explicit(&p->gen, memory_order_acquire) != seen;
 }
 
 static int
-spin_done(struct tp_pool *p)
+all_done(struct tp_pool *p, uint64_t unused)
+{
+	(void)unused;
+	return atomic_load_explicit(&p->pending, memory_order_acquire) == 0;
+}
+
+/* Spin until ready(p, arg) (1) or the spin time is over (0). */
+static int
+spin(struct tp_pool *p, int (*ready)(struct tp_pool *, uint64_t), uint64_t arg)
 {
 	long spin_ns = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
 	struct timespec t0;
@@ -109,7 +104,7 @@ spin_done(struct tp_pool *p)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned i = 1;; i++) {
-		if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0)
+		if (ready(p, arg))
 			return 1;
 		relax();
 		if (i % 64 == 0 && give_way(&t0, spin_ns))
@@ -130,7 +125,7 @@ work(void *arg)
 		size_t len;
 		int parts;
 
-		spin_gen(p, seen);
+		spin(p, gen_moved, seen);
 		pthread_mutex_lock(&p->mu);
 		while (atomic_load(&p->gen) == seen && !p->quit)
 			pthread_cond_wait(&p->go, &p->mu);
@@ -231,7 +226,7 @@ tp_pool_for(struct tp_pool *p, size_t n, size_t min_chunk,
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
 	fn(arg, 0, bound(n, 1, parts));
-	if (!spin_done(p)) {
+	if (!spin(p, all_done, 0)) {
 		pthread_mutex_lock(&p->mu);
 		while (atomic_load(&p->pending) > 0)
 			pthread_cond_wait(&p->done, &p->mu);

@@ -1189,54 +1189,77 @@ keep_grads(void *arg, size_t off, size_t len)
 	return 0;
 }
 
-static void
-test_backward_each(void)
-{
-	struct tp_model_config c = cfg(6, 4, 3, 16);
+/* A model with layer norm and rezero residual branches, parameters moved
+ * off their initial values, a batch of n, the gradients of one step (g0),
+ * a copy of the parameters (p0), and the gradient array zeroed. */
+struct bw {
 	struct tp_model *m;
 	struct data d;
-	struct ranges r = {0};
-	struct tp_rng rng;
+	struct tp_batch b;
 	float *p, *g, *p0, *g0;
-	size_t np, next;
+	size_t np;
+};
+
+static int
+bw_setup(struct bw *w, struct tp_model_config c, int n, struct tp_pool *pool)
+{
+	struct tp_rng rng;
 	double l;
-	int ok = 1;
+	int ok;
 
 	c.norm = TP_NORM_LAYER;
 	c.residual = 1;
 	c.rezero = 1;
-	m = tp_model_new(&c, 8);
-	tp_model_init(m, 3);
-	p = tp_model_params(m, &np);
-	g = tp_model_grads(m, &np);
+	w->m = tp_model_new(&c, n);
+	tp_model_set_pool(w->m, pool);
+	tp_model_init(w->m, 3);
+	w->p = tp_model_params(w->m, &w->np);
+	w->g = tp_model_grads(w->m, &w->np);
 	tp_rng_seed(&rng, 9);
-	for (size_t i = 0; i < np; i++)
-		p[i] += (float)(0.1 * tp_rng_normal(&rng));
-	p0 = malloc(np * sizeof *p0);
-	g0 = malloc(np * sizeof *g0);
-	memcpy(p0, p, np * sizeof *p);
-	data_make(&d, &c, 8, 4, 1);
-	struct tp_batch b = batch_of(&d, 0, 8, &c);
-	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
-	memcpy(g0, g, np * sizeof *g);
-	memset(g, 0, np * sizeof *g);
-	r.p = p;
-	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
-	tp_model_backward_each(m, poison, &r);
+	for (size_t i = 0; i < w->np; i++)
+		w->p[i] += (float)(0.1 * tp_rng_normal(&rng));
+	w->p0 = malloc(w->np * sizeof *w->p0);
+	w->g0 = malloc(w->np * sizeof *w->g0);
+	memcpy(w->p0, w->p, w->np * sizeof *w->p);
+	data_make(&w->d, &c, n, 4, 1);
+	w->b = batch_of(&w->d, 0, n, &c);
+	ok = tp_model_train_step(w->m, &w->b, NULL, &l) == 0;
+	memcpy(w->g0, w->g, w->np * sizeof *w->g);
+	memset(w->g, 0, w->np * sizeof *w->g);
+	return ok;
+}
+
+static void
+bw_free(struct bw *w)
+{
+	free(w->p0);
+	free(w->g0);
+	data_free(&w->d);
+	tp_model_free(w->m);
+}
+
+static void
+test_backward_each(void)
+{
+	struct bw w;
+	struct ranges r = {0};
+	size_t next;
+	double l;
+	int ok = bw_setup(&w, cfg(6, 4, 3, 16), 8, NULL);
+
+	r.p = w.p;
+	ok &= tp_model_forward(w.m, &w.b, NULL, &l) == 0;
+	tp_model_backward_each(w.m, poison, &r);
 	CHECK(ok && r.n == 4, "one range per layer (%d)", r.n);
-	next = np;
+	next = w.np;
 	for (int i = 0; i < r.n && i < 16; i++) {
 		ok &= r.off[i] + r.len[i] == next;
 		next = r.off[i];
 	}
 	CHECK(ok && next == 0, "ranges from the output down, covering every parameter once");
-	CHECK(memcmp(g, g0, np * sizeof *g) == 0,
+	CHECK(memcmp(w.g, w.g0, w.np * sizeof *w.g) == 0,
 	      "parameters poisoned as reported: the same gradients");
-	memcpy(p, p0, np * sizeof *p);
-	free(p0);
-	free(g0);
-	data_free(&d);
-	tp_model_free(m);
+	bw_free(&w);
 }
 
 /* A done callback that consumes the gradients: clears them, says so. */
@@ -1336,57 +1359,36 @@ mt_clear(void *arg, size_t off, size_t len)
 static void
 test_backward_pool(void)
 {
-	struct tp_model_config c = cfg(64, 5, 3, 96);
 	struct tp_pool *pool = tp_pool_new(2);
-	struct tp_model *m;
-	struct data d;
-	float *p, *g, *p0, *g0;
-	size_t np;
+	struct bw w;
+	struct mt_ranges r = {0};
 	double l;
-	int ok = 1, once = 1;
+	int ok, once = 1;
 
 	tp_blas_set_threads(1);
 	tp_pool_set_spin(pool, 50);
-	c.norm = TP_NORM_LAYER;
-	c.residual = 1;
-	c.rezero = 1;
-	m = tp_model_new(&c, 64);
-	tp_model_set_pool(m, pool);
-	tp_model_init(m, 3);
-	p = tp_model_params(m, &np);
-	g = tp_model_grads(m, &np);
-	p0 = malloc(np * sizeof *p0);
-	g0 = malloc(np * sizeof *g0);
-	memcpy(p0, p, np * sizeof *p);
-	data_make(&d, &c, 64, 4, 1);
-	struct tp_batch b = batch_of(&d, 0, 64, &c);
-	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
-	memcpy(g0, g, np * sizeof *g);
-	memset(g, 0, np * sizeof *g);
-	struct mt_ranges r = {p, g, calloc(np, 1), np, 0, 0,
-	                      PTHREAD_MUTEX_INITIALIZER};
-	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
-	tp_model_backward_each(m, mt_poison, &r);
-	for (size_t i = 0; i < np; i++)
+	ok = bw_setup(&w, cfg(64, 5, 3, 96), 64, pool);
+	r = (struct mt_ranges){w.p, w.g, calloc(w.np, 1), w.np, 0, 0,
+	                       PTHREAD_MUTEX_INITIALIZER};
+	ok &= tp_model_forward(w.m, &w.b, NULL, &l) == 0;
+	tp_model_backward_each(w.m, mt_poison, &r);
+	for (size_t i = 0; i < w.np; i++)
 		once &= r.seen[i] == 1;
 	CHECK(ok && !r.bad && once && r.calls > 4,
 	      "2 threads: %d ranges, covering every parameter once", r.calls);
-	CHECK(memcmp(g, g0, np * sizeof *g) == 0,
+	CHECK(memcmp(w.g, w.g0, w.np * sizeof *w.g) == 0,
 	      "2 threads: parameters poisoned as reported: the gradients of "
 	      "tp_model_backward");
-	memcpy(p, p0, np * sizeof *p);
-	ok &= tp_model_forward(m, &b, NULL, &l) == 0;
-	tp_model_backward_each(m, mt_clear, &r);
-	for (size_t i = 0; i < np; i++)
-		ok &= g[i] == 0;
-	ok &= tp_model_train_step(m, &b, NULL, &l) == 0;
-	CHECK(ok && memcmp(g, g0, np * sizeof *g) == 0,
+	memcpy(w.p, w.p0, w.np * sizeof *w.p);
+	ok &= tp_model_forward(w.m, &w.b, NULL, &l) == 0;
+	tp_model_backward_each(w.m, mt_clear, &r);
+	for (size_t i = 0; i < w.np; i++)
+		ok &= w.g[i] == 0;
+	ok &= tp_model_train_step(w.m, &w.b, NULL, &l) == 0;
+	CHECK(ok && memcmp(w.g, w.g0, w.np * sizeof *w.g) == 0,
 	      "2 threads: after a pass that cleared in blocks, the same bits");
 	free(r.seen);
-	free(p0);
-	free(g0);
-	data_free(&d);
-	tp_model_free(m);
+	bw_free(&w);
 	tp_pool_free(pool);
 }
 

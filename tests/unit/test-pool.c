@@ -92,6 +92,19 @@ outer(void *arg, size_t lo, size_t hi)
 	pthread_mutex_unlock(&n->mu);
 }
 
+/* k loops of add_one over v [100000]: 1 when every element is then want. */
+static int
+loops(struct tp_pool *p, int k, long *v, long want)
+{
+	int all = 1;
+
+	for (int i = 0; i < k; i++)
+		tp_pool_for(p, 100000, 16, add_one, v);
+	for (size_t i = 0; i < 100000; i++)
+		all &= v[i] == want;
+	return all;
+}
+
 int
 main(void)
 {
@@ -115,24 +128,15 @@ main(void)
 	      "a 1-thread pool runs in the caller");
 	CHECK(covers(NULL, 100003, 1000, &r, &off) && r == 1 && !off,
 	      "no pool: the caller");
-	for (int k = 0; k < 2000; k++)
-		tp_pool_for(p, 100000, 16, add_one, v);
-	for (size_t i = 0; i < 100000; i++)
-		all &= v[i] == 2000;
-	CHECK(all, "2000 loops in a row: every element 2000 times");
+	CHECK(loops(p, 2000, v, 2000), "2000 loops in a row: every element 2000 times");
 	tp_pool_set_spin(p, 100);
-	for (int k = 0; k < 20000; k++)
-		tp_pool_for(p, 100000, 16, add_one, v);
-	all = 1;
-	for (size_t i = 0; i < 100000; i++)
-		all &= v[i] == 22000;
-	CHECK(all, "spinning: 20000 loops more, every element 22000 times");
+	CHECK(loops(p, 20000, v, 22000),
+	      "spinning: 20000 loops more, every element 22000 times");
 	CHECK(covers(p, 100003, 1000, &r, &off) && r == 3 && off,
 	      "spinning: 3 ranges, each element once");
 	struct nest nt = {p, v, PTHREAD_MUTEX_INITIALIZER, 0};
 	for (int k = 0; k < 100; k++)
 		tp_pool_for(p, 100000, 16, outer, &nt);
-	all = 1;
 	for (size_t i = 0; i < 100000; i++)
 		all &= v[i] == 22100;
 	CHECK(all && !nt.inner_elsewhere,
@@ -140,12 +144,8 @@ main(void)
 	CHECK(covers(p, 100003, 1000, &r, &off) && r == 3 && off,
 	      "after nested loops the pool runs loops on every thread again");
 	tp_pool_set_spin(p, 0);
-	for (int k = 0; k < 200; k++)
-		tp_pool_for(p, 100000, 16, add_one, v);
-	all = 1;
-	for (size_t i = 0; i < 100000; i++)
-		all &= v[i] == 22300;
-	CHECK(all, "spinning switched off again: loops still complete");
+	CHECK(loops(p, 200, v, 22300),
+	      "spinning switched off again: loops still complete");
 	tp_pool_free(p);
 	tp_pool_free(one);
 	tp_pool_free(NULL);
