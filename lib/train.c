@@ -62,9 +62,7 @@
 
 /* How long an idle pool thread spins before it sleeps: longer than the
  * gaps between a step's products, short next to anything else. */
-#ifndef TRAIN_SPIN_USEC
 #define TRAIN_SPIN_USEC 200
-#endif
 
 /* Streams derived from hp.seed. */
 enum { SEED_INIT = 1, SEED_DROPOUT = 2, SEED_DATA = 3, SEED_SUBSET = 4 };
@@ -1688,7 +1686,7 @@ tp_train(const struct tp_train_opts *o)
 	 * single-threaded OpenBLAS call each, and run the update: one set of
 	 * threads that spin briefly between the many short products of a
 	 * step, instead of OpenBLAS's threads and the update's taking turns
-	 * on the same cores.  The bits do not depend on the thread count.
+	 * on the same cores.  The same thread count gives the same bits.
 	 */
 	tp_blas_set_threads(1);
 	if (tr.threads > 1) {

@@ -179,9 +179,9 @@ struct tp_model *tp_model_new(const struct tp_model_config *c, int max_batch);
 void tp_model_free(struct tp_model *m); /* accepts NULL */
 
 /* Run the matrix products on the pool's threads (tp_sgemm_pool: the same
- * bits at every thread count), OpenBLAS set to 1 thread by the caller;
- * NULL (the default): each product is one OpenBLAS call, threaded as
- * OpenBLAS is.  The pool is borrowed and must outlive its use here. */
+ * bits from run to run at a thread count), OpenBLAS set to 1 thread by the
+ * caller; NULL (the default): each product is one OpenBLAS call, threaded
+ * as OpenBLAS is.  The pool is borrowed and must outlive its use here. */
 struct tp_pool;
 void tp_model_set_pool(struct tp_model *m, struct tp_pool *p);
 
