@@ -77,7 +77,7 @@ usage(FILE *f)
 	        "      --stream            read TRAIN as the run goes, not into memory; under\n"
 	        "                          mpirun each rank reads only its own shard\n"
 	        "      --shuffle-buffer N  examples held for shuffling with --stream (8192)\n"
-	        "      --threads N         OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all cores)\n"
+	        "      --threads N         threads of the step (default: OPENBLAS_NUM_THREADS or all cores)\n"
 	        "      --no-timing         leave wall-clock fields out (byte-stable stream)\n"
 	        "      --input-bound F     warn when waiting for data exceeds F of the time (0.25)\n"
 	        "  -q, --quiet             no progress line\n"
