@@ -99,7 +99,6 @@ struct trainer {
 	const struct tp_val *scientific;
 	const char *command;
 	const char *init_from;
-	int threads;           /* the pool's, the caller's included */
 	struct tp_pool *pool;  /* the matrix products and the update; NULL: 1 */
 	struct kept cfg;       /* the run's config.tpr, on resume */
 	char **cfg_train;      /* train paths from it */
@@ -351,7 +350,7 @@ config_keys(struct trainer *tr, struct tp_rb *b)
 	tp_rb_i64(b, "classes", tr->train.h.classes);
 	tp_model_params(tr->model, &n);
 	tp_rb_u64(b, "parameters", n);
-	tp_rb_i64(b, "threads", tr->threads);
+	tp_rb_i64(b, "threads", tp_pool_threads(tr->pool));
 	if (tr->nranks > 1)
 		tp_rb_i64(b, "ranks", tr->nranks);
 	if (tr->command)
@@ -1653,7 +1652,7 @@ int
 tp_train(const struct tp_train_opts *o)
 {
 	struct trainer tr;
-	int status;
+	int status, threads, blas_threads = tp_blas_threads();
 
 	memset(&tr, 0, sizeof tr);
 	tr.o = o;
@@ -1678,9 +1677,9 @@ tp_train(const struct tp_train_opts *o)
 	tr.nranks = tp_dist_size(o->dist);
 	/* Ranks share the cores: one thread each unless told. */
 	if (tr.nranks > 1 && o->threads <= 0 && !getenv("OPENBLAS_NUM_THREADS"))
-		tr.threads = 1;
+		threads = 1;
 	else
-		tr.threads = o->threads > 0 ? o->threads : tp_blas_threads();
+		threads = o->threads > 0 ? o->threads : blas_threads;
 	/*
 	 * tp's own threads cut every matrix product into blocks, one
 	 * single-threaded OpenBLAS call each, and run the update: one set of
@@ -1689,8 +1688,8 @@ tp_train(const struct tp_train_opts *o)
 	 * on the same cores.  The same thread count gives the same bits.
 	 */
 	tp_blas_set_threads(1);
-	if (tr.threads > 1) {
-		tr.pool = tp_pool_new(tr.threads);
+	if (threads > 1) {
+		tr.pool = tp_pool_new(threads);
 		tp_pool_set_spin(tr.pool, TRAIN_SPIN_USEC);
 	}
 	status = start(&tr);
@@ -1700,6 +1699,7 @@ tp_train(const struct tp_train_opts *o)
 	tp_optim_free(tr.opt);
 	tp_model_free(tr.model);
 	tp_pool_free(tr.pool);
+	tp_blas_set_threads(blas_threads);
 	tp_dataset_release(&tr.train);
 	tp_dataset_release(&tr.valid);
 	tp_dataset_release(&tr.subset);

@@ -45,6 +45,10 @@ for i in 1 2; do
 done
 t_cmp "2 threads: two runs give byte-identical streams" t2-1/run/metrics.tpr t2-2/run/metrics.tpr
 t_cmp "2 threads: two runs give byte-identical models" t2-1/run/model.tpm t2-2/run/model.tpm
+t_eq "2 threads: the config record says so" \
+	"$(tp-cat -t config -k threads -H t2-1/run/metrics.tpr)" 2
+t_eq "the default thread count follows OPENBLAS_NUM_THREADS" \
+	"$(OPENBLAS_NUM_THREADS=1 tp-train -q --steps 2 --eval-every 0 "$T" | tp-cat -t config -k threads -H)" 1
 # Without clipping, steps that write no record update each layer inside
 # the backward pass; with clipping (a limit never reached) every step
 # updates after it.  The parameters and losses must be the same bits.
