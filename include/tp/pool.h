@@ -1,9 +1,9 @@
 /*
- * pool.h: a few persistent threads for element-wise loops over large arrays
- * (the optimizer update), so that they use the cores the matrix products
- * use.  A loop over [0, n) is cut into contiguous ranges, one per thread;
- * every element is computed by the same code whatever the cut, so results
- * do not depend on the thread count.
+ * pool.h: a few persistent threads for loops cut into contiguous ranges,
+ * one per thread: tp-train's matrix products (tp_sgemm_pool cuts each into
+ * blocks) and its optimizer update.  An element-wise loop computes every
+ * element by the same code whatever the cut, so its results do not depend
+ * on the thread count.
  */
 #ifndef TP_POOL_H
 #define TP_POOL_H
